@@ -10,7 +10,7 @@ VMRUN    = $(GO) run ./internal/vmtest/cmd/vmrun
 APT_PACKAGES = $(shell sed -e 's/\#.*//' internal/testenv/apt-packages.txt)
 
 
-.PHONY: all build deps deps-apt deps-go lint test test-unit test-netns test-vm vm-shell bench demo clean
+.PHONY: all build deps deps-apt deps-go deps-peers lint test test-unit test-netns test-vm vm-shell bench demo clean
 
 all: build
 
@@ -18,7 +18,7 @@ build:
 	$(GO) build -o bin/ ./cmd/...
 
 # deps installs only what is missing: dpkg-query first, apt only when needed.
-deps: deps-apt deps-go
+deps: deps-apt deps-go deps-peers
 
 deps-apt:
 	@missing=$$(for p in $(APT_PACKAGES); do \
@@ -27,6 +27,21 @@ deps-apt:
 		echo "deps: installing $$missing"; \
 		if [ "$$(id -u)" != 0 ]; then echo "deps: need root to apt-get install: $$missing" >&2; exit 1; fi; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+# strongSwan is an interop peer in the guest, but Debian's libreswan (also a
+# peer) conflicts with it: libreswan is apt-installed, strongSwan's packages
+# are only unpacked here and copied into the guest's overlay root by tests.
+STRONGSWAN_DEBS = libstrongswan libstrongswan-standard-plugins libstrongswan-extra-plugins strongswan-libcharon strongswan-charon strongswan-swanctl
+STRONGSWAN_ROOT = .cache/peers/strongswan
+deps-peers:
+	@if [ ! -x $(STRONGSWAN_ROOT)/usr/lib/ipsec/charon ]; then \
+		set -e; tmp=$$(mktemp -d); chmod 755 $$tmp; \
+		(cd $$tmp && apt-get download -q $(STRONGSWAN_DEBS) >/dev/null 2>&1) || \
+		{ apt-get update -qq && (cd $$tmp && apt-get download -q $(STRONGSWAN_DEBS) >/dev/null); }; \
+		mkdir -p $(STRONGSWAN_ROOT).tmp; for d in $$tmp/*.deb; do dpkg-deb -x $$d $(STRONGSWAN_ROOT).tmp; done; \
+		rm -rf $$tmp $(STRONGSWAN_ROOT); mv $(STRONGSWAN_ROOT).tmp $(STRONGSWAN_ROOT); \
+		echo "deps: unpacked strongSwan into $(STRONGSWAN_ROOT)"; \
 	fi
 
 deps-go:
