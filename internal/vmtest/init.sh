@@ -16,7 +16,8 @@ mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=524288 hostroo
 mount -t tmpfs -o mode=0755 rw /rw
 mkdir -p /rw/upper /rw/work
 mount -t overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work overlay /newroot || echo "vmtest-init: mount overlay failed" >/dev/ttyS1
-mount -t tmpfs -o mode=1777 tmp /newroot/tmp
+# /tmp stays the overlay's: writes land in the guest's tmpfs upper layer,
+# and a checkout under the host's /tmp (as CI may use) stays visible.
 mount -t tmpfs -o mode=0755 run /newroot/run
 mkdir -p /newroot/run/vmtest
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 vmtest /newroot/run/vmtest || echo "vmtest-init: mount vmtest share failed" >/dev/ttyS1
