@@ -163,3 +163,9 @@ func (c *cbcCipher) Open(aad, body []byte) ([]byte, error) {
 	}
 	return unpad(pt)
 }
+
+// Format prints the transform name for every verb, never the keys.
+func (c *cbcCipher) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.name) }
+
+// Format prints the transform name for every verb, never the key.
+func (in *Integ) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, in.String()) }
