@@ -26,11 +26,11 @@ const (
 )
 
 type cipherInfo struct {
-	name     string // String()
-	kernel   string // the kernel's crypto algorithm name
-	keyLen   int    // octets, including the salt for AEAD
-	aead     bool
-	icvBits  int // AEAD only
+	name    string // String()
+	kernel  string // the kernel's crypto algorithm name
+	keyLen  int    // octets, including the salt for AEAD
+	aead    bool
+	icvBits int // AEAD only
 }
 
 var ciphers = map[Cipher]cipherInfo{

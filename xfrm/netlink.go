@@ -90,7 +90,7 @@ func (n *Netlink) Close() error {
 	return nil
 }
 
-func stateObject(sa SA) string { return "state " + sa.String() }
+func stateObject(sa SA) string     { return "state " + sa.String() }
 func stateIDObject(id SAID) string { return "state " + id.String() }
 func policyObject(p Policy) string { return "policy " + p.String() }
 
