@@ -9,10 +9,9 @@ import (
 const HeaderLen = 28
 
 // MaxMessageLen is the largest message Encode produces: the most a UDP
-// datagram over IPv4 or IPv6 (without jumbograms) can carry, less the UDP and
-// non-ESP marker overhead, rounded down. Decode does not enforce it; the
-// datagram length bounds its input.
-const MaxMessageLen = 65535 - 8 - 4
+// datagram over IPv6 without jumbograms can carry. Decode does not enforce
+// it; the datagram length bounds its input.
+const MaxMessageLen = 65535 - 8
 
 // Flags are the header flags (RFC 7296 §3.1). Bits other than I, V and R are
 // cleared on decode and never sent.
