@@ -1,0 +1,44 @@
+// Package config reads oe-agentd's configuration: the main file in
+// ipsec.conf(5) syntax (/etc/oe-agent/oe-agent.conf), the secrets file in
+// ipsec.secrets(5) syntax (/etc/oe-agent/oe-agent.secrets), the OE policy
+// group files (/etc/oe-agent/policies/<group>) and the host key
+// (/etc/oe-agent/hostkey.pem).
+//
+// The package is pure: every reader takes an fs.FS, so nothing here touches
+// the kernel or the network, and tests run on fstest.MapFS. Absolute paths
+// such as "/etc/oe-agent/oe-agent.conf" are looked up in the fs.FS without
+// their leading slash; OSFS returns the fs.FS rooted at "/" that the daemon
+// uses.
+//
+// Parsing has two stages. ParseDocument lexes the main file and its includes
+// into a generic Document (sections with ordered key=value entries, each with
+// its file:line). Build then resolves %default and also=, checks every key
+// and value, and returns the typed Config. All errors are collected (up to
+// MaxErrors) as *Error values naming file:line, section and key, and nothing
+// is returned that has not been fully validated: a configuration that fails
+// to load changes nothing.
+//
+// Syntax (ipsec.conf(5) as FreeS/WAN, libreswan and strongSwan use it):
+//
+//	version 2                  # optional
+//	include conf.d/*.conf      # relative to the including file; globs allowed
+//	config setup
+//		oe-authnull=yes
+//	conn %default
+//		ikelifetime=8h
+//	conn west-east
+//		also=base
+//		left=192.0.2.1
+//		right=198.51.100.1
+//		auto=start
+//
+// A section starts with a line at column 0; its entries are indented. A "#"
+// at the start of a line or after white space starts a comment, except
+// inside a double-quoted value. Values with white space must be quoted, or
+// given in libreswan's braces ({a b}) where a list is expected. An empty
+// value (key=) resets the key to its default, overriding %default and also=.
+//
+// Precedence of a conn's settings: its own entries, then the sections named
+// by its also= entries in order (recursively, depth first; the first setting
+// found wins), then conn %default.
+package config

@@ -1,0 +1,558 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Transform is an encryption transform with its key length in bits (0 for
+// algorithms without a Key Length attribute, RFC 7296 §3.3.5).
+type Transform struct {
+	ID     uint16
+	KeyLen uint16
+}
+
+// Proposal is one IKE or ESP proposal in neutral form (RFC 7296 §3.3): each
+// list holds the acceptable transforms of one type, most preferred first.
+// Integ is empty for AEAD proposals; PRF is empty for ESP; DH is empty for
+// an ESP proposal without PFS; ESN is empty unless esn/noesn was given.
+type Proposal struct {
+	Encr  []Transform
+	Integ []uint16
+	PRF   []uint16
+	DH    []uint16
+	ESN   []uint16
+}
+
+// AEAD reports whether p uses combined-mode ciphers.
+func (p Proposal) AEAD() bool { return len(p.Encr) > 0 && IsAEAD(p.Encr[0].ID) }
+
+// Proposals is the parsed value of ike= or esp=: the proposals in
+// preference order and strongSwan's strict flag (a trailing "!": accept
+// nothing but these, rather than also the defaults).
+type Proposals struct {
+	List   []Proposal
+	Strict bool
+}
+
+// ProposalKind selects the rules a proposal string is checked against.
+type ProposalKind int
+
+const (
+	ProposalIKE ProposalKind = iota
+	ProposalESP
+)
+
+func (k ProposalKind) String() string {
+	if k == ProposalIKE {
+		return "ike"
+	}
+	return "esp"
+}
+
+// Default proposals, used when ike= or esp= is not set. AEAD first, as
+// RFC 8247 §3.2 and §2.1 recommend; no algorithm below "SHOULD" strength.
+var (
+	defaultIKE = "aes256gcm16-aes128gcm16-chacha20poly1305-prfsha512-prfsha384-prfsha256-x25519-ecp256-ecp384-modp3072," +
+		"aes256-aes128-sha512-sha384-sha256-prfsha512-prfsha384-prfsha256-x25519-ecp256-ecp384-modp3072"
+	defaultESP = "aes256gcm16-aes128gcm16-chacha20poly1305,aes256-aes128-sha512-sha384-sha256"
+)
+
+// DefaultProposals returns the built-in proposals for kind.
+func DefaultProposals(kind ProposalKind) Proposals {
+	s := defaultIKE
+	if kind == ProposalESP {
+		s = defaultESP
+	}
+	p, err := ParseProposals(s, kind)
+	if err != nil {
+		panic("config: bad built-in proposal: " + err.Error())
+	}
+	return p
+}
+
+// Defaults filled into a proposal that leaves out a transform type, as
+// libreswan does ("ike=aes256-sha2" gets a DH list).
+var (
+	fillDH    = []uint16{DHCurve25519, DHECP256, DHECP384, DHMODP3072}
+	fillPRF   = []uint16{PRFHMACSHA2_512, PRFHMACSHA2_384, PRFHMACSHA2_256}
+	fillInteg = []uint16{IntegHMACSHA2_512256, IntegHMACSHA2_384192, IntegHMACSHA2_256128}
+)
+
+// ParseProposals parses an ike= or esp= value in libreswan or strongSwan
+// spelling into neutral form. Proposals are separated by ","; within one,
+// transforms are separated by "-" (and libreswan's ";" before the DH part
+// and "+" between alternatives of one kind). Examples, all accepted:
+//
+//	aes_gcm256-sha2;dh31                 libreswan, AEAD, PRF from sha2
+//	aes256-sha2_512+sha2_256;dh19+dh31   libreswan, two integrity algorithms
+//	aes256gcm16-prfsha256-x25519         strongSwan
+//	aes128-sha256-modp2048!              strongSwan strict
+//	chacha20poly1305-prfsha256-curve25519
+//
+// A bare hash in an IKE proposal names the integrity algorithm and, unless
+// prfXXX is given, the PRF as well; with an AEAD cipher it names only the
+// PRF. Transform types left out are filled with defaults (DH and PRF for
+// IKE, integrity for non-AEAD). An AES or Camellia cipher without a key
+// length offers 256 then 128 bits. Broken algorithms (DES, MD5, MODP-768)
+// are refused.
+func ParseProposals(s string, kind ProposalKind) (Proposals, error) {
+	var ps Proposals
+	s = strings.TrimSpace(strings.ToLower(s))
+	if strings.HasSuffix(s, "!") {
+		ps.Strict = true
+		s = strings.TrimSuffix(s, "!")
+	}
+	if s == "" {
+		return ps, errors.New("empty proposal list")
+	}
+	for _, one := range strings.Split(s, ",") {
+		one = strings.TrimSpace(one)
+		if one == "" {
+			return ps, errors.New("empty proposal between commas")
+		}
+		if one == "default" {
+			ps.List = append(ps.List, DefaultProposals(kind).List...)
+			continue
+		}
+		p, err := parseProposal(one, kind)
+		if err != nil {
+			return ps, fmt.Errorf("proposal %q: %w", one, err)
+		}
+		ps.List = append(ps.List, p)
+	}
+	return ps, nil
+}
+
+// token is one algorithm name with where it came from.
+type token struct {
+	s      string
+	dhPart bool // after libreswan's ";"
+}
+
+func parseProposal(s string, kind ProposalKind) (Proposal, error) {
+	var toks []token
+	main, dh, hasDH := strings.Cut(s, ";")
+	if hasDH && strings.Contains(dh, ";") {
+		return Proposal{}, errors.New(`more than one ";"`)
+	}
+	for _, f := range strings.Split(main, "-") {
+		for _, t := range strings.Split(f, "+") {
+			toks = append(toks, token{s: t})
+		}
+	}
+	if hasDH {
+		for _, f := range strings.Split(dh, "-") {
+			for _, t := range strings.Split(f, "+") {
+				toks = append(toks, token{s: t, dhPart: true})
+			}
+		}
+	}
+	var (
+		p         Proposal
+		hashes    []hashAlg
+		explicitP bool
+		noneInteg bool
+		noneDH    bool
+		lastEncr  = -1 // index in p.Encr where the last encryption token's transforms start
+	)
+	for _, t := range toks {
+		n := strings.ReplaceAll(t.s, "_", "")
+		if n == "" {
+			return p, errors.New(`empty algorithm name (doubled "-", "+" or ";"?)`)
+		}
+		switch {
+		case n == "none" && t.dhPart:
+			noneDH = true
+		case n == "none":
+			noneInteg = true
+		case n == "esn" || n == "noesn":
+			if kind == ProposalIKE {
+				return p, errors.New(`"` + t.s + `" is only valid in esp=`)
+			}
+			v := ESNYes
+			if n == "noesn" {
+				v = ESNNo
+			}
+			p.ESN = appendUniq(p.ESN, v)
+		case n == "modp768" || n == "dh1":
+			return p, errors.New(`"` + t.s + `" (MODP-768) is broken and not supported`)
+		case n == "des" || n == "descbc" || n == "md5" || n == "prfmd5" || n == "hmacmd5":
+			return p, errors.New(`"` + t.s + `" is broken and not supported`)
+		case isDigits(n):
+			// libreswan's old "aes-128": a key length for the cipher before it.
+			if lastEncr < 0 || len(p.Encr) == 0 || !hasKeyLen(p.Encr[lastEncr].ID) {
+				return p, errors.New(`key length "` + t.s + `" does not follow a cipher that takes one`)
+			}
+			kl, err := keyLen(n)
+			if err != nil {
+				return p, err
+			}
+			id := p.Encr[lastEncr].ID
+			p.Encr = append(p.Encr[:lastEncr], Transform{ID: id, KeyLen: kl})
+		default:
+			if id, ok := dhByName(n); ok {
+				p.DH = appendUniq(p.DH, id)
+				continue
+			}
+			if h, ok := hashNames[n]; ok {
+				hashes = append(hashes, hashByName(h))
+				continue
+			}
+			if strings.HasPrefix(n, "prf") {
+				h, ok := hashNames[strings.TrimPrefix(n, "prf")]
+				if !ok || strings.TrimPrefix(n, "prf") == "sha2" {
+					return p, errors.New(`unknown PRF "` + t.s + `"` + didYouMean(n, allPRFNames()))
+				}
+				if kind == ProposalESP {
+					return p, errors.New(`PRF "` + t.s + `" is only valid in ike=`)
+				}
+				p.PRF = appendUniq(p.PRF, hashByName(h).prf)
+				explicitP = true
+				continue
+			}
+			ts, err := parseCipher(n)
+			if err != nil {
+				return p, errors.New(`unknown algorithm "` + t.s + `"` + didYouMean(n, allAlgNames(kind)))
+			}
+			lastEncr = len(p.Encr)
+			for _, tr := range ts {
+				p.Encr = appendUniqT(p.Encr, tr)
+			}
+		}
+	}
+	return finishProposal(p, hashes, explicitP, noneInteg, noneDH, kind)
+}
+
+// finishProposal applies the meaning of bare hashes, fills defaults and
+// checks the combination.
+func finishProposal(p Proposal, hashes []hashAlg, explicitPRF, noneInteg, noneDH bool, kind ProposalKind) (Proposal, error) {
+	if len(p.Encr) == 0 {
+		return p, errors.New("no encryption algorithm")
+	}
+	aead := IsAEAD(p.Encr[0].ID)
+	for _, e := range p.Encr[1:] {
+		if IsAEAD(e.ID) != aead {
+			return p, errors.New("combined-mode (AEAD) and classic ciphers in one proposal; put them in separate proposals separated by \",\" (RFC 5282 §8)")
+		}
+	}
+	if kind == ProposalIKE {
+		for _, e := range p.Encr {
+			if e.ID == EncrNull || e.ID == EncrNullAuthAESGMAC {
+				return p, errors.New(`"null" encryption is not allowed for IKE`)
+			}
+		}
+	}
+	switch {
+	case aead && len(hashes) > 0 && (kind == ProposalESP || explicitPRF):
+		return p, errors.New("integrity algorithm given with a combined-mode (AEAD) cipher, which has its own")
+	case aead && len(hashes) > 0: // IKE: the hash names the PRF
+		for _, h := range hashes {
+			p.PRF = appendUniq(p.PRF, h.prf)
+		}
+	case !aead && noneInteg && len(hashes) == 0:
+		return p, errors.New(`integrity "none" needs a combined-mode (AEAD) cipher`)
+	case !aead:
+		for _, h := range hashes {
+			p.Integ = appendUniq(p.Integ, h.integ)
+			if kind == ProposalIKE && !explicitPRF {
+				p.PRF = appendUniq(p.PRF, h.prf)
+			}
+		}
+	}
+	if !aead && len(p.Integ) == 0 {
+		p.Integ = append([]uint16(nil), fillInteg...)
+	}
+	if kind == ProposalESP {
+		for _, e := range p.Encr {
+			if e.ID == EncrNull && len(p.Integ) == 0 {
+				return p, errors.New(`"null" encryption needs an integrity algorithm`)
+			}
+		}
+		if noneDH && len(p.DH) > 0 {
+			return p, errors.New(`DH "none" together with DH groups`)
+		}
+		return p, nil
+	}
+	if noneDH {
+		return p, errors.New("IKE needs a key exchange (DH) group; \"none\" is only valid in esp=")
+	}
+	if len(p.PRF) == 0 {
+		p.PRF = append([]uint16(nil), fillPRF...)
+	}
+	if len(p.DH) == 0 {
+		p.DH = append([]uint16(nil), fillDH...)
+	}
+	return p, nil
+}
+
+func keyLen(n string) (uint16, error) {
+	switch n {
+	case "128":
+		return 128, nil
+	case "192":
+		return 192, nil
+	case "256":
+		return 256, nil
+	}
+	return 0, errors.New(`invalid key length "` + n + `" (128, 192 or 256)`)
+}
+
+// parseCipher parses a cipher name with underscores removed: strongSwan's
+// "aes256gcm16", "aes128", "aes256ctr", "camellia256", libreswan's
+// "aesgcm256" (aes_gcm256), "aesgcmc256" (aes_gcm_c_256), "aescbc", and
+// "chacha20poly1305", "3des", "null", "aes256gmac".
+func parseCipher(n string) ([]Transform, error) {
+	switch n {
+	case "chacha20poly1305":
+		return []Transform{{ID: EncrChaCha20Poly1305}}, nil
+	case "3des", "3descbc":
+		return []Transform{{ID: Encr3DES}}, nil
+	case "null", "nullenc":
+		return []Transform{{ID: EncrNull}}, nil
+	}
+	var family string
+	switch {
+	case strings.HasPrefix(n, "aes"):
+		family = "aes"
+	case strings.HasPrefix(n, "camellia"):
+		family = "camellia"
+	default:
+		return nil, errors.New("unknown")
+	}
+	r := n[len(family):]
+	var kl, mode, icv string
+	if d := leadingDigits(r); d != "" { // strongSwan: aes256gcm16
+		kl, r = d, r[len(d):]
+		mode, r = leadingLetters(r), r[len(leadingLetters(r)):]
+		icv, r = leadingDigits(r), r[len(leadingDigits(r)):]
+	} else { // libreswan: aesgcmc256, aesgcm, aescbc128, aesgcm16
+		mode, r = leadingLetters(r), r[len(leadingLetters(r)):]
+		if m, sub, ok := cutABC(mode); ok {
+			mode, icv = m, sub
+		}
+		d := leadingDigits(r)
+		r = r[len(d):]
+		switch d {
+		case "8", "12", "16", "64", "96", "128", "192", "256":
+			if d == "128" || d == "192" || d == "256" {
+				kl = d
+			} else {
+				icv = d
+			}
+		case "":
+		default:
+			return nil, errors.New("unknown")
+		}
+	}
+	if r != "" {
+		return nil, errors.New("unknown")
+	}
+	var id uint16
+	switch mode {
+	case "", "cbc":
+		if icv != "" {
+			return nil, errors.New("unknown")
+		}
+		id = map[string]uint16{"aes": EncrAESCBC, "camellia": EncrCamelliaCBC}[family]
+	case "ctr":
+		if icv != "" {
+			return nil, errors.New("unknown")
+		}
+		id = map[string]uint16{"aes": EncrAESCTR, "camellia": EncrCamelliaCTR}[family]
+	case "gmac":
+		if icv != "" || family != "aes" {
+			return nil, errors.New("unknown")
+		}
+		id = EncrNullAuthAESGMAC
+	case "gcm", "ccm":
+		if family == "camellia" && mode == "gcm" {
+			return nil, errors.New("unknown")
+		}
+		var ok bool
+		id, ok = aeadID(family, mode, icv)
+		if !ok {
+			return nil, errors.New("unknown")
+		}
+	default:
+		return nil, errors.New("unknown")
+	}
+	if kl == "" {
+		return []Transform{{ID: id, KeyLen: 256}, {ID: id, KeyLen: 128}}, nil
+	}
+	k, err := keyLen(kl)
+	if err != nil {
+		return nil, err
+	}
+	return []Transform{{ID: id, KeyLen: k}}, nil
+}
+
+// cutABC splits libreswan's "gcma"/"gcmb"/"gcmc" (ICV 8/12/16 bytes).
+func cutABC(mode string) (string, string, bool) {
+	for _, m := range []string{"gcm", "ccm"} {
+		if strings.HasPrefix(mode, m) && len(mode) == len(m)+1 {
+			switch mode[len(m)] {
+			case 'a':
+				return m, "8", true
+			case 'b':
+				return m, "12", true
+			case 'c':
+				return m, "16", true
+			}
+		}
+	}
+	return mode, "", false
+}
+
+func aeadID(family, mode, icv string) (uint16, bool) {
+	// strongSwan also spells the ICV in bits: aes128gcm128.
+	switch icv {
+	case "64":
+		icv = "8"
+	case "96":
+		icv = "12"
+	case "", "128":
+		icv = "16"
+	}
+	ids := map[string]uint16{
+		"aes/gcm/8": EncrAESGCM8, "aes/gcm/12": EncrAESGCM12, "aes/gcm/16": EncrAESGCM16,
+		"aes/ccm/8": EncrAESCCM8, "aes/ccm/12": EncrAESCCM12, "aes/ccm/16": EncrAESCCM16,
+		"camellia/ccm/8": EncrCamelliaCCM8, "camellia/ccm/12": EncrCamelliaCCM12, "camellia/ccm/16": EncrCamelliaCCM16,
+	}
+	id, ok := ids[family+"/"+mode+"/"+icv]
+	return id, ok
+}
+
+func leadingDigits(s string) string {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return s[:i]
+}
+
+func leadingLetters(s string) string {
+	i := 0
+	for i < len(s) && s[i] >= 'a' && s[i] <= 'z' {
+		i++
+	}
+	return s[:i]
+}
+
+func appendUniq(l []uint16, v uint16) []uint16 {
+	for _, x := range l {
+		if x == v {
+			return l
+		}
+	}
+	return append(l, v)
+}
+
+func appendUniqT(l []Transform, v Transform) []Transform {
+	for _, x := range l {
+		if x == v {
+			return l
+		}
+	}
+	return append(l, v)
+}
+
+func allPRFNames() []string {
+	var out []string
+	for _, h := range hashAlgs {
+		out = append(out, "prf"+h.name)
+	}
+	return out
+}
+
+// allAlgNames is the vocabulary used for "did you mean" on an unknown token.
+func allAlgNames(kind ProposalKind) []string {
+	out := []string{"aes128", "aes192", "aes256", "aes128gcm16", "aes256gcm16", "aes128ctr", "aes256ctr",
+		"aes128ccm16", "aes256ccm16", "aesgcm128", "aesgcm256", "chacha20poly1305", "camellia128", "camellia256", "3des",
+		"esn", "noesn", "none", "null"}
+	for _, h := range hashAlgs {
+		out = append(out, h.name)
+	}
+	for _, g := range dhGroups {
+		out = append(out, g.names...)
+	}
+	if kind == ProposalIKE {
+		out = append(out, allPRFNames()...)
+	}
+	return out
+}
+
+// encrName is the canonical (strongSwan) token for t.
+func encrName(t Transform) string {
+	kl := strconv.Itoa(int(t.KeyLen))
+	switch t.ID {
+	case Encr3DES:
+		return "3des"
+	case EncrNull:
+		return "null"
+	case EncrChaCha20Poly1305:
+		return "chacha20poly1305"
+	case EncrAESCBC:
+		return "aes" + kl
+	case EncrAESCTR:
+		return "aes" + kl + "ctr"
+	case EncrAESGCM8, EncrAESGCM12, EncrAESGCM16:
+		return "aes" + kl + "gcm" + map[uint16]string{EncrAESGCM8: "8", EncrAESGCM12: "12", EncrAESGCM16: "16"}[t.ID]
+	case EncrAESCCM8, EncrAESCCM12, EncrAESCCM16:
+		return "aes" + kl + "ccm" + map[uint16]string{EncrAESCCM8: "8", EncrAESCCM12: "12", EncrAESCCM16: "16"}[t.ID]
+	case EncrNullAuthAESGMAC:
+		return "aes" + kl + "gmac"
+	case EncrCamelliaCBC:
+		return "camellia" + kl
+	case EncrCamelliaCTR:
+		return "camellia" + kl + "ctr"
+	case EncrCamelliaCCM8, EncrCamelliaCCM12, EncrCamelliaCCM16:
+		return "camellia" + kl + "ccm" + map[uint16]string{EncrCamelliaCCM8: "8", EncrCamelliaCCM12: "12", EncrCamelliaCCM16: "16"}[t.ID]
+	}
+	return "encr" + strconv.Itoa(int(t.ID))
+}
+
+// String writes p in canonical strongSwan spelling, which ParseProposals
+// reads back to the same Proposal.
+func (p Proposal) String() string {
+	var toks []string
+	for _, e := range p.Encr {
+		toks = append(toks, encrName(e))
+	}
+	for _, id := range p.Integ {
+		if h, ok := hashByInteg(id); ok {
+			toks = append(toks, h.name)
+		}
+	}
+	for _, id := range p.PRF {
+		if h, ok := hashByPRF(id); ok {
+			toks = append(toks, "prf"+h.name)
+		}
+	}
+	for _, id := range p.DH {
+		toks = append(toks, dhName(id))
+	}
+	for _, v := range p.ESN {
+		if v == ESNYes {
+			toks = append(toks, "esn")
+		} else {
+			toks = append(toks, "noesn")
+		}
+	}
+	return strings.Join(toks, "-")
+}
+
+// String writes ps in canonical form ("a-b-c,d-e-f!").
+func (ps Proposals) String() string {
+	var parts []string
+	for _, p := range ps.List {
+		parts = append(parts, p.String())
+	}
+	s := strings.Join(parts, ",")
+	if ps.Strict {
+		s += "!"
+	}
+	return s
+}
