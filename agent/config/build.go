@@ -154,20 +154,20 @@ func setupVocabulary() []string {
 // unsupportedKeys are well-known libreswan/strongSwan keys that oe-agent
 // deliberately lacks, with what to do instead.
 var unsupportedKeys = map[string]string{
-	"leftcert":         "certificates are not supported; use leftrsasigkey= or leftpubkey= with a raw key",
-	"rightcert":        "certificates are not supported; use rightrsasigkey= or rightpubkey= with a raw key",
-	"rightca":          "certificates are not supported",
-	"leftca":           "certificates are not supported",
-	"ikev2":            "oe-agent speaks IKEv2 only; remove the key",
-	"protostack":       "oe-agent always uses the Linux XFRM stack; remove the key",
-	"plutodebug":       "use loglevel=debug",
-	"charondebug":      "use loglevel=debug",
-	"nat_traversal":    "NAT traversal is always enabled; remove the key",
-	"virtual_private":  "not supported",
+	"leftcert":          "certificates are not supported; use leftrsasigkey= or leftpubkey= with a raw key",
+	"rightcert":         "certificates are not supported; use rightrsasigkey= or rightpubkey= with a raw key",
+	"rightca":           "certificates are not supported",
+	"leftca":            "certificates are not supported",
+	"ikev2":             "oe-agent speaks IKEv2 only; remove the key",
+	"protostack":        "oe-agent always uses the Linux XFRM stack; remove the key",
+	"plutodebug":        "use loglevel=debug",
+	"charondebug":       "use loglevel=debug",
+	"nat_traversal":     "NAT traversal is always enabled; remove the key",
+	"virtual_private":   "not supported",
 	"leftmodecfgclient": "configuration payloads are not supported",
-	"pfs":              "PFS is enabled by listing DH groups in esp= (e.g. esp=aes256gcm16-x25519)",
-	"compress":         "IPComp is not supported",
-	"ah":               "AH is not supported; use ESP",
+	"pfs":               "PFS is enabled by listing DH groups in esp= (e.g. esp=aes256gcm16-x25519)",
+	"compress":          "IPComp is not supported",
+	"ah":                "AH is not supported; use ESP",
 }
 
 // resolved is one effective setting of a conn, with the section it came

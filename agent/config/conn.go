@@ -14,9 +14,9 @@ type connCtx struct {
 	c   *Conn
 	set map[string]resolved // keys given a non-empty value
 	// manual keying material, assembled after all keys are read
-	spi, leftSPI, rightSPI          *uint32
-	encKey, leftEnc, rightEnc       Key
-	authKey, leftAuthK, rightAuthK  Key
+	spi, leftSPI, rightSPI         *uint32
+	encKey, leftEnc, rightEnc      Key
+	authKey, leftAuthK, rightAuthK Key
 }
 
 // connKeys are the conn keys that do not come in left/right pairs.
@@ -42,9 +42,9 @@ var connKeys = map[string]func(x *connCtx, v string) error{
 		}
 		return fmt.Errorf("invalid value %q (only ikev2)", v)
 	},
-	"authby": func(x *connCtx, v string) (err error) { x.c.AuthBy, err = parseAuth(v); return },
-	"ike": func(x *connCtx, v string) (err error) { x.c.IKE, err = ParseProposals(v, ProposalIKE); return },
-	"esp": func(x *connCtx, v string) (err error) { x.c.ESP, err = ParseProposals(v, ProposalESP); return },
+	"authby":      func(x *connCtx, v string) (err error) { x.c.AuthBy, err = parseAuth(v); return },
+	"ike":         func(x *connCtx, v string) (err error) { x.c.IKE, err = ParseProposals(v, ProposalIKE); return },
+	"esp":         func(x *connCtx, v string) (err error) { x.c.ESP, err = ParseProposals(v, ProposalESP); return },
 	"ikelifetime": func(x *connCtx, v string) (err error) { x.c.IKELifetime, err = ParseDuration(v); return },
 	"salifetime":  func(x *connCtx, v string) (err error) { x.c.SALifetime, err = ParseDuration(v); return },
 	"rekey":       func(x *connCtx, v string) (err error) { x.c.Rekey, err = parseBool(v); return },
@@ -83,9 +83,9 @@ var connKeys = map[string]func(x *connCtx, v string) error{
 		x.c.ReplayWindow = uint32(n)
 		return nil
 	},
-	"mark": func(x *connCtx, v string) (err error) { x.c.Mark, err = parseMark(v); return },
-	"spi": func(x *connCtx, v string) error { return setSPI(&x.spi, v) },
-	"espenckey": func(x *connCtx, v string) (err error) { x.encKey, err = parseKey(v); return },
+	"mark":       func(x *connCtx, v string) (err error) { x.c.Mark, err = parseMark(v); return },
+	"spi":        func(x *connCtx, v string) error { return setSPI(&x.spi, v) },
+	"espenckey":  func(x *connCtx, v string) (err error) { x.encKey, err = parseKey(v); return },
 	"espauthkey": func(x *connCtx, v string) (err error) { x.authKey, err = parseKey(v); return },
 }
 

@@ -129,7 +129,7 @@ var setupKeys = map[string]func(s *Setup, v string, file string) error{
 		s.LogFormat, err = parseEnum(v, map[string]LogFormat{"console": LogConsole, "json": LogJSON})
 		return
 	},
-	"loglevel": func(s *Setup, v, _ string) (err error) { s.LogLevel, err = parseEnum(v, logLevelNames); return },
+	"loglevel":  func(s *Setup, v, _ string) (err error) { s.LogLevel, err = parseEnum(v, logLevelNames); return },
 	"ctlsocket": func(s *Setup, v, f string) error { s.CtlSocket = resolvePath(f, v); return nil },
 	"secrets":   func(s *Setup, v, f string) error { s.Secrets = resolvePath(f, v); return nil },
 	"hostkey":   func(s *Setup, v, f string) error { s.HostKey = resolvePath(f, v); return nil },
