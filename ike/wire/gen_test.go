@@ -213,3 +213,5 @@ func mustEncode(t testing.TB, m *Message) []byte {
 	}
 	return b
 }
+
+func netipMust(s string) netip.Addr { return netip.MustParseAddr(s) }
