@@ -123,8 +123,8 @@ func TestNetnsAcquireOnTrap(t *testing.T) {
 			}
 			want := &Acquire{
 				Src: tc.src, Dst: tc.dst, Proto: ProtoESP,
-				Selector: Selector{Src: host(tc.src), Dst: host(tc.dst), Proto: 17, SrcPort: 40001, DstPort: 4242},
-				Policy: Policy{Selector: tc.trap.Selector, Dir: DirOut, Priority: tc.trap.Priority},
+				Selector:  Selector{Src: host(tc.src), Dst: host(tc.dst), Proto: 17, SrcPort: 40001, DstPort: 4242},
+				Policy:    Policy{Selector: tc.trap.Selector, Dir: DirOut, Priority: tc.trap.Priority},
 				Templates: tc.trap.Templates,
 				AAlgos:    ^uint32(0), EAlgos: ^uint32(0), CAlgos: ^uint32(0),
 			}
