@@ -48,7 +48,9 @@ func (e PolicyEntry) String() string {
 }
 
 // selector is the part of an entry that must be unique across groups.
-func (e PolicyEntry) selector() PolicyEntry { return PolicyEntry{Prefix: e.Prefix, Proto: e.Proto, SPort: e.SPort, DPort: e.DPort} }
+func (e PolicyEntry) selector() PolicyEntry {
+	return PolicyEntry{Prefix: e.Prefix, Proto: e.Proto, SPort: e.SPort, DPort: e.DPort}
+}
 
 // Policies holds the entries of every group file.
 type Policies struct {
