@@ -31,11 +31,12 @@ func Parse(fsys fs.FS, name string) (*Config, error) {
 // if any, is an *ErrorList; the Config is then nil.
 func Build(doc *Document, fsys fs.FS) (*Config, error) {
 	b := &builder{
-		fsys:  fsys,
-		cfg:   &Config{Setup: DefaultSetup(), Files: doc.Files},
-		errs:  &ErrorList{},
-		conns: make(map[string]*Section),
-		order: make(map[string]int),
+		fsys:   fsys,
+		cfg:    &Config{Setup: DefaultSetup(), Files: doc.Files},
+		errs:   &ErrorList{},
+		conns:  make(map[string]*Section),
+		order:  make(map[string]int),
+		cycles: make(map[string]bool),
 	}
 	for i, f := range doc.Files {
 		b.order[f] = i
@@ -82,7 +83,8 @@ type builder struct {
 	errs     *ErrorList
 	conns    map[string]*Section
 	defaults []*Section
-	order    map[string]int // file -> index in Files, for sorting positions
+	order    map[string]int  // file -> index in Files, for sorting positions
+	cycles   map[string]bool // also= cycles already reported
 }
 
 func (b *builder) warnf(pos Pos, section, key, format string, args ...any) {
@@ -215,8 +217,14 @@ func (b *builder) resolve(sec *Section) []resolved {
 					b.errs.addf(e.Pos, s.Title(), "also", "also: no conn named %q%s", name, didYouMean(name, all))
 					continue
 				}
-				if contains(chain, name) {
-					b.errs.addf(e.Pos, s.Title(), "also", "also: cycle %s -> %s", strings.Join(chain, " -> "), name)
+				if i := indexOf(chain, name); i >= 0 {
+					// Report each cycle once, from the first conn that runs into it.
+					members := append([]string(nil), chain[i:]...)
+					sort.Strings(members)
+					if key := strings.Join(members, "\x00"); !b.cycles[key] {
+						b.cycles[key] = true
+						b.errs.addf(e.Pos, s.Title(), "also", "also: cycle %s -> %s", strings.Join(chain[i:], " -> "), name)
+					}
 					continue
 				}
 				visit(target, append(chain[:len(chain):len(chain)], name))
@@ -241,11 +249,13 @@ func (b *builder) resolve(sec *Section) []resolved {
 	return list
 }
 
-func contains(l []string, s string) bool {
-	for _, x := range l {
+func contains(l []string, s string) bool { return indexOf(l, s) >= 0 }
+
+func indexOf(l []string, s string) int {
+	for i, x := range l {
 		if x == s {
-			return true
+			return i
 		}
 	}
-	return false
+	return -1
 }

@@ -248,6 +248,7 @@ func defaultConn(name string, pos Pos) *Conn {
 func (b *builder) buildConn(sec *Section) *Conn {
 	x := &connCtx{b: b, c: defaultConn(sec.Name, sec.Pos), set: make(map[string]resolved)}
 	before := b.errs.Len()
+	bad := false
 	for _, r := range b.resolve(sec) {
 		if r.Value == "" {
 			continue // key= resets to the default
@@ -264,10 +265,11 @@ func (b *builder) buildConn(sec *Section) *Conn {
 			err = sideKeys[suf](x, end, left, r)
 		}
 		if err != nil {
+			bad = true
 			b.errs.add(&Error{Pos: r.Pos, Section: r.section, Key: r.Key, Msg: r.Key + ": " + err.Error()})
 		}
 	}
-	if b.errs.Len() > before {
+	if bad || b.errs.Len() > before {
 		return nil // cross-checks on half-parsed values only add noise
 	}
 	x.check()
