@@ -82,6 +82,7 @@ type validator struct {
 	keys   map[string]*zoneKeys
 	ds     map[string]*dsResult
 	walked []string
+	depth  int
 	// nsec3Hashes memoizes NSEC3 hashes per (name, params).
 	nsec3Hashes map[string][]byte
 }

@@ -2,6 +2,7 @@ package dnskeys
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/miekg/dns"
@@ -38,6 +39,11 @@ func (v *validator) rrset(set []dns.RR, sigs []*dns.RRSIG, msg *dns.Msg) outcome
 	if len(sigs) == 0 {
 		return v.unsigned(owner, what)
 	}
+	v.depth++
+	defer func() { v.depth-- }()
+	if v.depth > maxDepth {
+		return bogusOutcome("", "validating %s needs more than %d nested proofs", what, maxDepth)
+	}
 	var fail *outcome
 	failRank := -1
 	note := func(o outcome, r int) {
@@ -65,7 +71,7 @@ func (v *validator) rrset(set []dns.RR, sigs []*dns.RRSIG, msg *dns.Msg) outcome
 			note(bogusOutcome(signer, "%s", f.reason), 2+f.rank)
 			continue
 		}
-		if int(sig.Labels) < labelCount(owner) {
+		if expanded(owner, sig) {
 			w := v.wildcardProof(owner, int(sig.Labels), signer, msg)
 			if w.state != Secure {
 				note(w, 10)
@@ -81,6 +87,20 @@ func (v *validator) rrset(set []dns.RR, sigs []*dns.RRSIG, msg *dns.Msg) outcome
 		return o
 	}
 	return *fail
+}
+
+// maxDepth bounds nested RRset validations (chain, denial, wildcard).
+const maxDepth = 64
+
+// expanded reports whether an RRSIG shows that its RRset was synthesized
+// from a wildcard (RFC 4035 §5.3.4): fewer labels than the owner, unless
+// the owner is the wildcard name itself.
+func expanded(owner string, sig *dns.RRSIG) bool {
+	n := labelCount(owner)
+	if strings.HasPrefix(owner, "*.") {
+		n--
+	}
+	return int(sig.Labels) < n
 }
 
 // unsigned handles an RRset or denial without signatures: it is Insecure
