@@ -139,7 +139,7 @@ func TestCBCSealCrossCheck(t *testing.T) {
 	}
 }
 
-func allCiphers(t *testing.T, cfg Config) []Cipher {
+func allCiphers(t testing.TB, cfg Config) []Cipher {
 	t.Helper()
 	suites := append([]Suite{
 		{Encr: EncrAESGCM16, EncrKeyBits: 192},
