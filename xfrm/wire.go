@@ -319,8 +319,9 @@ func decodeUsersaInfo(b []byte) (usersaInfo, error) {
 	return usersaInfo{sa: sa, seq: ne.Uint32(b[204:]), flags: flags}, nil
 }
 
-// encodeUsersaInfo writes the fields of an xfrm_usersa_info that ALLOCSPI
-// reads: addresses, protocol, SPI, family, mode, reqid and seq.
+// encodeUsersaInfo writes a struct xfrm_usersa_info for sa (ALLOCSPI reads
+// only addresses, protocol, SPI, family, mode, reqid and seq; the other
+// fields are written too so that decodeUsersaInfo inverts it).
 func encodeUsersaInfo(b []byte, sa SA, seq uint32) {
 	encodeSelector(b[0:], sa.Selector)
 	encodeAddr(b[56:], sa.Dst)
@@ -328,10 +329,29 @@ func encodeUsersaInfo(b []byte, sa SA, seq uint32) {
 	b[76] = byte(sa.Proto)
 	encodeAddr(b[80:], sa.Src)
 	encodeLifetimeCfg(b[96:], sa.Lifetime)
+	st := sa.Stats
+	ne.PutUint64(b[160:], st.Bytes)
+	ne.PutUint64(b[168:], st.Packets)
+	ne.PutUint64(b[176:], timeUnix(st.AddTime))
+	ne.PutUint64(b[184:], timeUnix(st.UseTime))
+	ne.PutUint32(b[192:], st.ReplayWindow)
+	ne.PutUint32(b[196:], st.Replay)
+	ne.PutUint32(b[200:], st.IntegrityFailed)
 	ne.PutUint32(b[204:], seq)
 	ne.PutUint32(b[208:], sa.Reqid)
 	ne.PutUint16(b[212:], familyOf(sa.Dst))
 	b[214] = byte(sa.Mode)
+	b[215] = byte(min(sa.ReplayWindow, 255))
+	if sa.ESN {
+		b[216] = xfrmStateESN
+	}
+}
+
+func timeUnix(t time.Time) uint64 {
+	if t.IsZero() {
+		return 0
+	}
+	return uint64(t.Unix())
 }
 
 // attr is one netlink attribute.
