@@ -111,14 +111,20 @@ func combineKeys(name string, ipsec, key *Result) *KeyResult {
 		}
 		for _, rr := range res.Answer {
 			k, _ := KeyFromRR(rr)
-			if res.State != Secure && k.Refused == "" {
+			switch {
+			case k.Refused != "":
+			case res.State != Secure:
 				k.Refused = fmt.Sprintf("DNSSEC state is %s, only secure keys are usable", res.State)
+			case res == key && ipsec.State != Secure:
+				// No downgrade: an attacker who breaks the IPSECKEY answer
+				// must not push us onto the legacy record.
+				k.Refused = fmt.Sprintf("legacy KEY is only a fallback when IPSECKEY is securely answered, and the IPSECKEY lookup is %s", ipsec.State)
 			}
 			kr.Keys = append(kr.Keys, k)
 		}
 	}
 	SortKeys(kr.Keys)
-	if best := kr.Best(); best != nil {
+	if best := kr.Best(); best != nil && ipsec.State == Secure {
 		res := ipsec
 		if best.Source == dns.TypeKEY {
 			res = key

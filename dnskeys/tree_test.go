@@ -94,6 +94,7 @@ func treeSpecs(t testing.TB, mutate func(*treeZones)) []dnskeystest.ZoneSpec {
 			"2 IPSECKEY 10 2 3 2001:db8::1 " + k.ecB64,
 			"3 IPSECKEY 10 3 2 gw.example.com. " + k.rsaB64,
 			"4 PTR host4.example.com.",
+			"8 KEY 16896 4 15 " + k.edB64,
 			"*.w IPSECKEY 10 0 4 . " + k.edB64,
 			"6 CNAME 1",
 			"7 CNAME " + v6one + "." + v6Zone,
@@ -268,6 +269,14 @@ func TestNSDTreeSecure(t *testing.T) {
 			t.Fatalf("got %s %s", kr.State, kr.Reason)
 		}
 		wantZones(t, kr.Zones(), ".", "in-addr.arpa.", v4Zone, "ip6.arpa.", v6Zone)
+	})
+	t.Run("legacy KEY only", func(t *testing.T) {
+		kr := lookupAddr(t, r, "192.0.2.8")
+		b := kr.Best()
+		if kr.State != dnskeys.Secure || b == nil || b.Source != dns.TypeKEY || !k.ed.Public().(ed25519.PublicKey).Equal(b.PublicKey) ||
+			kr.IPSECKEY.Denial != dnskeys.DenialNoData {
+			t.Fatalf("got %s %v", kr.State, b)
+		}
 	})
 	t.Run("unsigned delegation", func(t *testing.T) {
 		kr := lookupAddr(t, r, "192.0.2.9")
