@@ -192,4 +192,3 @@ func TestNSDUnresponsiveIsIndeterminate(t *testing.T) {
 		t.Errorf("took %v, deadline was 1.5s", el)
 	}
 }
-
