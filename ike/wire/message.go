@@ -66,18 +66,40 @@ func (m *Message) appendTo(b []byte) ([]byte, error) {
 }
 
 // sizeHint guesses the encoded size, to allocate once in the common case.
-func (m *Message) sizeHint() int {
-	n := HeaderLen
-	for _, p := range m.Payloads {
+func (m *Message) sizeHint() int { return HeaderLen + chainSizeHint(m.Payloads) }
+
+// chainSizeHint estimates the encoded size of ps, erring on the large side
+// for the payloads that dominate real messages.
+func chainSizeHint(ps []Payload) int {
+	n := 0
+	for _, p := range ps {
 		switch p := p.(type) {
+		case *SA:
+			for _, pr := range p.Proposals {
+				n += proposalHeaderLen + len(pr.SPI) + 12*len(pr.Transforms)
+			}
 		case *Encrypted:
+			n += len(p.Data)
+		case *EncryptedFragment:
 			n += len(p.Data)
 		case *KE:
 			n += len(p.Data)
 		case *Nonce:
 			n += len(p.Data)
+		case *Auth:
+			n += len(p.Data)
+		case *Cert:
+			n += len(p.Data)
+		case *TrafficSelectors:
+			n += tsIPv6Len * len(p.Selectors)
+		case *Notify:
+			n += len(p.SPI) + len(p.Data)
+		case *Unknown:
+			n += len(p.Data)
+		case *VendorID:
+			n += len(p.Data)
 		}
-		n += 48
+		n += 16
 	}
 	return n
 }
@@ -97,7 +119,7 @@ func DecodePayloads(first PayloadType, b []byte) ([]Payload, error) {
 // for an empty chain) and the octets to pad and encrypt. SK and SKF payloads
 // may not appear in ps.
 func EncodePayloads(ps []Payload) (first PayloadType, b []byte, err error) {
-	b, err = appendChain(nil, ps, false)
+	b, err = appendChain(make([]byte, 0, chainSizeHint(ps)), ps, false)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -115,7 +137,7 @@ func firstType(ps []Payload) PayloadType {
 // first octet is at absolute offset base. outer allows a final SK or SKF
 // payload.
 func decodeChain(first PayloadType, b []byte, base int, outer bool) ([]Payload, error) {
-	var ps []Payload
+	ps := make([]Payload, 0, 8)
 	next, off := first, 0
 	for next != PayloadNone {
 		pos := base + off
