@@ -16,17 +16,17 @@ type HostKey struct {
 	Signer crypto.Signer
 }
 
-func (k *HostKey) String() string {
-	if k == nil || k.Signer == nil {
+func (k HostKey) String() string {
+	if k.Signer == nil {
 		return "<no host key>"
 	}
 	return fmt.Sprintf("%s host key from %s", keyTypeName(k.Signer.Public()), k.Path)
 }
 
-func (k *HostKey) GoString() string { return "&config.HostKey{" + k.String() + "}" }
+func (k HostKey) GoString() string { return "config.HostKey{" + k.String() + "}" }
 
 // Format prints the String form for every verb.
-func (k *HostKey) Format(f fmt.State, verb rune) { fmt.Fprint(f, k.String()) }
+func (k HostKey) Format(f fmt.State, verb rune) { fmt.Fprint(f, k.String()) }
 
 // AuthMethod is the IKEv2 authentication method the key signs with.
 func (k *HostKey) AuthMethod() AuthMethod {

@@ -68,24 +68,35 @@ type Secrets struct {
 	Files   []string
 }
 
-func (s *Secrets) String() string {
-	if s == nil {
-		return "<no secrets>"
-	}
+func (s Secrets) String() string {
 	return fmt.Sprintf("%d secrets from %s", len(s.Entries), strings.Join(s.Files, ", "))
 }
 
-func (s *Secrets) GoString() string { return "&config.Secrets{" + s.String() + "}" }
+func (s Secrets) GoString() string { return "config.Secrets{" + s.String() + "}" }
 
 // Format prints the String form for every verb.
-func (s *Secrets) Format(f fmt.State, verb rune) { fmt.Fprint(f, s.String()) }
+func (s Secrets) Format(f fmt.State, verb rune) { fmt.Fprint(f, s.String()) }
 
-// CheckSecretMode refuses a file holding secrets that anyone but its owner
-// may read or write (mode & 077 != 0), as ssh does for private keys.
+// ModeError is returned for a file holding secrets whose mode lets group
+// or others access it.
+type ModeError struct {
+	Path string
+	Mode fs.FileMode
+}
+
+func (e *ModeError) Error() string { return e.Path + " " + e.detail() }
+
+func (e *ModeError) detail() string {
+	return fmt.Sprintf("is accessible by group or others (mode %04o): it holds secrets and must be mode 0600 or stricter (chmod 600 %s)",
+		e.Mode.Perm(), e.Path)
+}
+
+// CheckSecretMode refuses (with a *ModeError) a file holding secrets that
+// anyone but its owner may read or write (mode & 077 != 0), as ssh does for
+// private keys.
 func CheckSecretMode(name string, fi fs.FileInfo) error {
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return fmt.Errorf("%s is accessible by group or others (mode %04o): it holds secrets and must be mode 0600 or stricter (chmod 600 %s)",
-			name, perm, name)
+		return &ModeError{Path: name, Mode: perm}
 	}
 	return nil
 }
@@ -144,9 +155,12 @@ func (p *secretsParser) file(name string, stack []string, from Pos) {
 	data, err := readSecretFile(p.fsys, name)
 	if err != nil {
 		var pe *fs.PathError
+		var me *ModeError
 		msg := err.Error()
 		if errors.As(err, &pe) {
 			msg = "cannot read " + name + ": " + errText(err)
+		} else if errors.As(err, &me) && from.File == "" {
+			msg = me.detail() // the position already names the file
 		}
 		pos := from
 		if pos.File == "" {
@@ -211,6 +225,12 @@ func (p *secretsParser) entry(file, text string, pos Pos, stack []string) {
 		}
 	}
 	if sep < 0 {
+		for _, t := range toks {
+			if !t.quoted && strings.HasSuffix(t.s, ":") {
+				p.errs.addf(pos, "", "", `missing " : " between the identities and the secret (%q needs white space before its colon)`, t.s)
+				return
+			}
+		}
 		p.errs.addf(pos, "", "", `missing " : " between the identities and the secret (the colon needs white space around it)`)
 		return
 	}
@@ -238,6 +258,10 @@ func (p *secretsParser) entry(file, text string, pos Pos, stack []string) {
 	s.Kind = kind
 	if len(rest) < 2 {
 		p.errs.addf(pos, "", "", "%s: missing value", kind)
+		return
+	}
+	if kind != SecretPSK && strings.HasPrefix(rest[1].s, "{") && !rest[1].quoted {
+		p.errs.addf(pos, "", "", "%s: inline key blocks are not supported; give the path of a PEM file", kind)
 		return
 	}
 	if len(rest) > 2 {
@@ -269,10 +293,6 @@ func (p *secretsParser) entry(file, text string, pos Pos, stack []string) {
 			return
 		}
 		p.out.Entries = append(p.out.Entries, s)
-		return
-	}
-	if v.s == "{" || strings.HasPrefix(v.s, "{") {
-		p.errs.addf(pos, "", "", "%s: inline key blocks are not supported; give the path of a PEM file", kind)
 		return
 	}
 	s.KeyPath = resolvePath(file, v.s)
