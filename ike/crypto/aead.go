@@ -53,6 +53,10 @@ func (c *aeadCipher) String() string { return c.name }
 
 func (c *aeadCipher) SealedLen(n int) int { return aeadIVLen + n + 1 + aeadICVLen }
 
+func (c *aeadCipher) IVLen() int { return aeadIVLen }
+
+func (c *aeadCipher) ICVLen() int { return aeadICVLen }
+
 func (c *aeadCipher) nonce(iv []byte) []byte {
 	n := make([]byte, 0, 12)
 	return append(append(n, c.salt[:]...), iv...)

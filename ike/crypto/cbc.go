@@ -112,6 +112,10 @@ func (c *cbcCipher) blockSize() int {
 	return c.block.BlockSize()
 }
 
+func (c *cbcCipher) IVLen() int { return c.ivLen() }
+
+func (c *cbcCipher) ICVLen() int { return c.integ.icvLen }
+
 func (c *cbcCipher) ivLen() int {
 	if c.block == nil {
 		return 0

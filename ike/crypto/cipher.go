@@ -37,6 +37,12 @@ type Config struct {
 // that it covers the whole message as §3.14 requires; the AEADs
 // authenticate aad as their associated data (RFC 5282 §5.1).
 //
+// With ike/wire: EncodeSK(h, cleartext, first, IVLen(), SealedLen(n) -
+// IVLen() - ICVLen(), ICVLen()) returns msg and its layout l; then
+// Seal(msg[:l.IV], msg[:l.IV], inner, rand) fills msg[l.IV:] in place,
+// since msg already has the room. To receive, Open(msg[:l.IV], msg[l.IV:])
+// with l from LocateSK(msg, IVLen(), ICVLen()).
+//
 // A Cipher holds no mutable state and is safe for concurrent use.
 type Cipher interface {
 	// Seal pads plaintext (the inner payload chain) as §3.14 says,
@@ -49,8 +55,14 @@ type Cipher interface {
 	// chain without padding. The result does not alias body.
 	Open(aad, body []byte) ([]byte, error)
 	// SealedLen is the length of the body Seal appends for a plaintext
-	// of n octets.
+	// of n octets: IVLen() + ciphertext (with padding and Pad Length) +
+	// ICVLen().
 	SealedLen(n int) int
+	// IVLen and ICVLen are the lengths of the Initialization Vector and
+	// of the Integrity Checksum Data (the AEAD tag), as ike/wire's
+	// EncodeSK and LocateSK take them.
+	IVLen() int
+	ICVLen() int
 	// String names the transform, never the key.
 	String() string
 }

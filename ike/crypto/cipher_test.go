@@ -240,3 +240,33 @@ func TestNewCipherKeyLengths(t *testing.T) {
 		t.Errorf("short integrity key accepted")
 	}
 }
+
+// TestSealInPlace follows the ike/wire flow: the message is encoded with a
+// zeroed SK body of the right size, and Seal writes the body in place
+// behind the associated data without reallocating.
+func TestSealInPlace(t *testing.T) {
+	payloads := []byte("inner payload chain of some length")
+	for _, c := range allCiphers(t, Config{AllowNull: true}) {
+		n := c.SealedLen(len(payloads))
+		if ct := n - c.IVLen() - c.ICVLen(); ct < len(payloads)+1 {
+			t.Errorf("%v: ciphertext length %d for %d octets", c, ct, len(payloads))
+		}
+		msg := make([]byte, 32+n)
+		copy(msg, "IKE header (28 octets)......SK..")
+		out, err := c.Seal(msg[:32], msg[:32], payloads, &countingReader{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out) != len(msg) || &out[0] != &msg[0] {
+			t.Fatalf("%v: Seal reallocated or changed length (%d, want %d)", c, len(out), len(msg))
+		}
+		want, _ := c.Seal(nil, msg[:32], payloads, &countingReader{})
+		if !bytes.Equal(msg[32:], want) {
+			t.Errorf("%v: in-place body differs", c)
+		}
+		pt, err := c.Open(msg[:32], msg[32:])
+		if err != nil || !bytes.Equal(pt, payloads) {
+			t.Errorf("%v: Open: %q %v", c, pt, err)
+		}
+	}
+}

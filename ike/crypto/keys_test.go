@@ -221,3 +221,26 @@ func TestIKEKeysBothRoles(t *testing.T) {
 		}
 	}
 }
+
+func TestKernelAlgs(t *testing.T) {
+	cases := []struct {
+		s           Suite
+		encr, integ string
+		bits        int
+	}{
+		{Suite{Encr: EncrAESGCM16, EncrKeyBits: 256}, "rfc4106(gcm(aes))", "", 128},
+		{Suite{Encr: EncrChaCha20Poly1305}, "rfc7539esp(chacha20,poly1305)", "", 128},
+		{Suite{Encr: EncrAESCBC, EncrKeyBits: 128, Integ: IntegHMACSHA2_256_128}, "cbc(aes)", "hmac(sha256)", 128},
+		{Suite{Encr: EncrAESCBC, EncrKeyBits: 256, Integ: IntegHMACSHA2_384_192}, "cbc(aes)", "hmac(sha384)", 192},
+		{Suite{Encr: EncrNull, Integ: IntegHMACSHA2_512_256}, "ecb(cipher_null)", "hmac(sha512)", 256},
+	}
+	for _, tc := range cases {
+		e, i, b, err := tc.s.KernelAlgs()
+		if err != nil || e != tc.encr || i != tc.integ || b != tc.bits {
+			t.Errorf("%+v: %q %q %d %v", tc.s, e, i, b, err)
+		}
+	}
+	if _, _, _, err := (Suite{Encr: EncrAESGCM16, EncrKeyBits: 256, Integ: IntegHMACSHA2_256_128}).KernelAlgs(); err == nil {
+		t.Errorf("AEAD with INTEG accepted")
+	}
+}

@@ -107,3 +107,32 @@ func (s Suite) keyLens() (encr, integ int, err error) {
 	}
 	return encr, integ, nil
 }
+
+// KernelAlgs names the ESP transforms of a Child SA suite as the Linux
+// XFRM API does (struct xfrm_algo names, as in `ip xfrm state ... aead
+// 'rfc4106(gcm(aes))' KEY 128`), with the ICV or truncation length in
+// bits. For an AEAD, integ is "" and the key is DirKeys.Encr (key and
+// salt); otherwise encr goes with DirKeys.Encr and integ with
+// DirKeys.Integ.
+func (s Suite) KernelAlgs() (encr, integ string, icvBits int, err error) {
+	if _, _, err := s.keyLens(); err != nil {
+		return "", "", 0, err
+	}
+	switch s.Encr {
+	case EncrAESGCM16:
+		return "rfc4106(gcm(aes))", "", 128, nil
+	case EncrChaCha20Poly1305:
+		return "rfc7539esp(chacha20,poly1305)", "", 128, nil
+	case EncrAESCBC:
+		encr = "cbc(aes)"
+	case EncrNull:
+		encr = "ecb(cipher_null)"
+	}
+	switch s.Integ {
+	case IntegHMACSHA2_256_128:
+		return encr, "hmac(sha256)", 128, nil
+	case IntegHMACSHA2_384_192:
+		return encr, "hmac(sha384)", 192, nil
+	}
+	return encr, "hmac(sha512)", 256, nil
+}
