@@ -60,7 +60,8 @@
 // # What is left to callers
 //
 // Which payloads an exchange requires, payload counts (CheckUnique),
-// proposal selection, the KE data length of each group (ike/crypto), and
+// proposal numbering (RFC 7296 §3.3.1: 1, 2, ... in a request; the chosen
+// number in a response) and selection, the KE data length of each group (ike/crypto), and
 // reassembly of SKF fragments (each fragment is decrypted on its own, RFC
 // 7383 §2.6) belong to the state machine in package ike.
 package wire
