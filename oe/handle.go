@@ -128,9 +128,12 @@ func (e *Engine) inbound(now time.Time, ev Inbound) []Action {
 }
 
 // keyResult hands the DNS verdict to the negotiation. Only a Secure key
-// authenticates; a Secure denial falls back to NULL authentication (if
-// allowed) or to the group's failure shunt; Bogus, Indeterminate and
-// Insecure never lead to clear: they drop for RetryLifetime.
+// authenticates. A Secure denial, or an Insecure answer (the reverse zone is
+// provably unsigned, so no key can be authenticated: the negotiation cannot
+// succeed, as with libreswan), falls back to NULL authentication if allowed,
+// else to the group's failure shunt. Bogus and Indeterminate answers may be
+// an attack or an outage: they never lead to clear, they drop for
+// RetryLifetime.
 func (e *Engine) keyResult(now time.Time, ev KeyResult) []Action {
 	p := e.peers[ev.Remote]
 	if p == nil || p.keyDone {
@@ -141,14 +144,18 @@ func (e *Engine) keyResult(now time.Time, ev KeyResult) []Action {
 	switch ev.Outcome {
 	case KeySecure:
 		return []Action{Supply{Remote: ev.Remote, Key: ev.Key}}
-	case KeyDenied:
+	case KeyDenied, KeyInsecure:
 		if e.cfg.AuthNull {
 			return []Action{Supply{Remote: ev.Remote, Anonymous: true}}
 		}
 		if p.State == Up {
 			return nil // an existing SA stays; only the new attempt ends
 		}
-		return e.fail(now, p, failureShunt(p.Group), e.cfg.ShuntLifetime, "no key in DNS (authenticated denial): "+ev.Detail)
+		why := "no key in DNS (authenticated denial): "
+		if ev.Outcome == KeyInsecure {
+			why = "no key can be authenticated (reverse zone unsigned): "
+		}
+		return e.fail(now, p, failureShunt(p.Group), e.cfg.ShuntLifetime, why+ev.Detail)
 	default:
 		if p.State == Up {
 			return nil
