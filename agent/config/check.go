@@ -155,7 +155,7 @@ func crossCheckSecrets(b *Bundle, errs *ErrorList) {
 			if sec, ok := b.Secrets.PrivateKey(endID(e)); ok && pubKeyMatches(sec.Signer.Public(), m) {
 				continue
 			}
-			errs.addf(c.Pos, title, "authby", "%s authentication of %s needs a private key: a matching host key or a %s entry in %s",
+			errs.addf(c.Pos, title, "authby", "%s authentication of %s needs a private key: a matching host key or an %s entry in %s",
 				m, idText(e), map[AuthMethod]string{AuthRSASig: "RSA", AuthECDSA: "ECDSA", AuthEdDSA: "EDDSA"}[m], secretsName(b))
 		}
 	}

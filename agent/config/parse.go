@@ -108,7 +108,11 @@ func (p *docParser) file(name string, stack []string, from Pos) {
 	}
 	data, err := readFile(p.fsys, name)
 	if err != nil {
-		p.errs.add(&Error{Pos: from, Msg: "cannot read " + name + ": " + errText(err), Err: err})
+		if from.File == "" { // the main file: its name is the position
+			p.errs.add(&Error{Pos: Pos{File: name}, Msg: errText(err), Err: err})
+		} else {
+			p.errs.add(&Error{Pos: from, Msg: "cannot read " + name + ": " + errText(err), Err: err})
+		}
 		return
 	}
 	p.doc.Files = append(p.doc.Files, name)
