@@ -134,3 +134,48 @@ func TestLocateSKErrors(t *testing.T) {
 		t.Fatalf("Split of short data: %v", err)
 	}
 }
+
+// TestEncodeSKWithCleartext checks the layout when cleartext payloads
+// precede SK, and that EncodeSK refuses what cannot be framed.
+func TestEncodeSKWithCleartext(t *testing.T) {
+	h := Header{SPIi: 9, SPIr: 10, Exchange: ExchangeInformational, MessageID: 3}
+	v := &VendorID{Data: []byte("cleartext")}
+	msg, l, err := EncodeSK(h, []Payload{v}, PayloadDelete, 16, 32, 12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := HeaderLen + 4 + len(v.Data) + 4; l.IV != want || l.End != len(msg) || l.ICV != l.End-12 || l.Ciphertext != l.IV+16 {
+		t.Fatalf("layout %+v, message %d octets", l, len(msg))
+	}
+	m, err := Decode(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.String(); got != "INFORMATIONAL request 3 [ V SK ]" {
+		t.Fatalf("decoded %s", got)
+	}
+	if rl, err := LocateSK(msg, 16, 12); err != nil || rl != l {
+		t.Fatalf("LocateSK = %+v, %v; want %+v", rl, err, l)
+	}
+	if _, _, err := EncodeSK(h, nil, PayloadNone, 16, MaxMessageLen, 16); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("oversized SK: %v", err)
+	}
+	if _, _, err := EncodeSK(h, nil, PayloadNone, -1, 0, 0); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("negative IV length: %v", err)
+	}
+	if _, _, err := EncodeSKF(h, PayloadNone, 3, 2, 8, 8, 8); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("fragment 3 of 2: %v", err)
+	}
+}
+
+func TestParseHeader(t *testing.T) {
+	b := mustEncode(t, strongSwanInitResponse())
+	h, first, length, err := ParseHeader(b[:HeaderLen]) // only the header: routing needs no more
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strongSwanInitResponse().Header
+	if h != want || first != PayloadSA || length != len(b) {
+		t.Fatalf("ParseHeader = %+v %v %d, want %+v SA %d", h, first, length, want, len(b))
+	}
+}
