@@ -1,6 +1,7 @@
 package ike
 
 import (
+	stdcrypto "crypto"
 	"fmt"
 	"time"
 
@@ -78,19 +79,27 @@ func (s *SA) handleAuthResponse(now time.Time, ps []wire.Payload, pc *pendingChi
 	g := s.cur
 	signed := crypto.SignedOctets(g.keys.PRF, g.keys.PR, s.initR, s.ni, restOfIDPayload(idr))
 	finish := func(now time.Time) {
-		if err := s.verifyAuth(g.keys.PRF, auth, g.keys.PR, signed, s.peerKey); err != nil {
+		if err := s.verifyAuth(g.keys.PRF, auth, g.keys.PR, signed, s.peerPub()); err != nil {
 			s.close(err)
 			return
 		}
 		s.established(now, idr, auth.Method)
 		s.completeChild(now, pc, ps, nil)
 	}
-	if needsKey(auth.Method) && s.peerKey == nil && s.cfg.Peer.accepts(auth.Method) {
+	if needsKey(auth.Method) && s.peerPub() == nil && s.cfg.Peer.accepts(auth.Method) {
 		s.hold(now, &heldAuth{request: false, resume: finish, fail: func(now time.Time, err error) { s.close(err) }}, idr)
 		return nil
 	}
 	finish(now)
 	return nil
+}
+
+// peerPub returns the key that verifies the peer: supplied, or configured.
+func (s *SA) peerPub() stdcrypto.PublicKey {
+	if s.peerKey != nil {
+		return s.peerKey
+	}
+	return s.cfg.Peer.PublicKey
 }
 
 // hold parks an IKE_AUTH message until the peer's key arrives.
@@ -147,13 +156,13 @@ func (s *SA) handleAuthRequest(now time.Time, h wire.Header, ps []wire.Payload) 
 	}
 	signed := crypto.SignedOctets(g.keys.PRF, g.keys.PI, s.initI, s.nr, restOfIDPayload(idi))
 	finish := func(now time.Time) {
-		if err := s.verifyAuth(g.keys.PRF, auth, g.keys.PI, signed, s.peerKey); err != nil {
+		if err := s.verifyAuth(g.keys.PRF, auth, g.keys.PI, signed, s.peerPub()); err != nil {
 			fail(now, err)
 			return
 		}
 		s.finishAuthRequest(now, h, ps, idi, auth.Method)
 	}
-	if needsKey(auth.Method) && s.peerKey == nil && s.cfg.Peer.accepts(auth.Method) {
+	if needsKey(auth.Method) && s.peerPub() == nil && s.cfg.Peer.accepts(auth.Method) {
 		s.hold(now, &heldAuth{id: h.MessageID, request: true, resume: finish, fail: fail}, idi)
 		return nil
 	}
