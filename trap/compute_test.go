@@ -166,7 +166,11 @@ func TestComputeRejects(t *testing.T) {
 		{"conn reqid group", withConn(func(c *Conn) { c.Reqid = GroupReqid(GroupPrivate) }), []string{"reserved for group traps"}},
 		{"conn reqid missing", withConn(func(c *Conn) { c.Reqid = 0 }), []string{"conn c: needs a reqid"}},
 		{"conn type", withConn(func(c *Conn) { c.Type = 0 }), []string{"unknown type 0"}},
-		{"tunnel endpoints", withConn(func(c *Conn) { c.Type = ConnTunnel; c.LocalAddr = netip.Addr{}; c.Local = []netip.Prefix{pfx("10.0.0.0/8")} }),
+		{"tunnel endpoints", withConn(func(c *Conn) {
+			c.Type = ConnTunnel
+			c.LocalAddr = netip.Addr{}
+			c.Local = []netip.Prefix{pfx("10.0.0.0/8")}
+		}),
 			[]string{"tunnel mode needs both endpoint addresses"}},
 		{"routed %any", withConn(func(c *Conn) { c.RemoteAddr = netip.Addr{} }), []string{"cannot be routed"}},
 		{"families", withConn(func(c *Conn) { c.Remote = []netip.Prefix{pfx("2001:db8::/32")} }),

@@ -170,10 +170,10 @@ func writes(calls []string) int {
 
 var errNoStates = errors.New("fake kernel: SAs are not modelled")
 
-func (k *fakeKernel) AddState(context.Context, xfrm.SA) error           { return errNoStates }
-func (k *fakeKernel) UpdateState(context.Context, xfrm.SA) error        { return errNoStates }
-func (k *fakeKernel) DeleteState(context.Context, xfrm.SAID) error      { return errNoStates }
-func (k *fakeKernel) States(context.Context) ([]xfrm.SA, error)         { return nil, nil }
+func (k *fakeKernel) AddState(context.Context, xfrm.SA) error      { return errNoStates }
+func (k *fakeKernel) UpdateState(context.Context, xfrm.SA) error   { return errNoStates }
+func (k *fakeKernel) DeleteState(context.Context, xfrm.SAID) error { return errNoStates }
+func (k *fakeKernel) States(context.Context) ([]xfrm.SA, error)    { return nil, nil }
 func (k *fakeKernel) AllocSPI(context.Context, xfrm.SPIRequest) (uint32, error) {
 	return 0, errNoStates
 }
