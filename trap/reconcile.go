@@ -62,7 +62,13 @@ type Failure struct {
 	Err    error
 }
 
-func (f Failure) Error() string { return fmt.Sprintf("%s %s: %v", f.Op, f.Policy, f.Err) }
+func (f Failure) Error() string {
+	var oe *xfrm.OpError
+	if errors.As(f.Err, &oe) {
+		return f.Err.Error() // it names the operation and the policy
+	}
+	return fmt.Sprintf("%s policy %s: %v", f.Op, f.Policy, f.Err)
+}
 func (f Failure) Unwrap() error { return f.Err }
 
 // Result is what one Apply achieved.
