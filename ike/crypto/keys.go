@@ -78,6 +78,12 @@ func DeriveIKEKeys(s Suite, skeyseed Key, ni, nr []byte, spiI, spiR uint64) (*IK
 	if err != nil {
 		return nil, err
 	}
+	if err := checkNonce(p, "initiator", ni); err != nil {
+		return nil, err
+	}
+	if err := checkNonce(p, "responder", nr); err != nil {
+		return nil, err
+	}
 	seed := make([]byte, 0, len(ni)+len(nr)+16)
 	seed = append(append(seed, ni...), nr...)
 	seed = binary.BigEndian.AppendUint64(seed, spiI)
