@@ -115,18 +115,6 @@ func (s *SA) offerChild(create bool, rekey *child) (*pendingChild, []wire.Payloa
 	return pc, ps, nil
 }
 
-// childErrorNotify reports whether n is an error that concerns the Child
-// SA only (RFC 7296 §2.21.2, §2.21.3).
-func childErrorNotify(t wire.NotifyType) bool {
-	switch t {
-	case wire.NotifyNoProposalChosen, wire.NotifyTSUnacceptable, wire.NotifySinglePairRequired,
-		wire.NotifyInternalAddressFailure, wire.NotifyFailedCPRequired, wire.NotifyInvalidSelectors,
-		wire.NotifyNoAdditionalSAs, wire.NotifyTemporaryFailure, wire.NotifyChildSANotFound, wire.NotifyInvalidKEPayload:
-		return true
-	}
-	return false
-}
-
 // completeChild finishes a Child SA we proposed, from the response
 // payloads ps; nr is the responder's CREATE_CHILD_SA nonce (nil in
 // IKE_AUTH, where the IKE SA nonces are used). It returns the new child or

@@ -250,6 +250,9 @@ func (c *Config) validate() error {
 	if len(c.ChildProposals) == 0 {
 		return fmt.Errorf("%w: no Child SA proposals", ErrConfig)
 	}
+	if err := validateIdentity(c.LocalID); err != nil {
+		return err
+	}
 	switch c.LocalAuth.Method {
 	case AuthPSK:
 		if len(c.LocalAuth.PSK) == 0 {

@@ -2,7 +2,6 @@ package ike
 
 import (
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -307,9 +306,4 @@ func (d *Dispatcher) forget(sa *SA, wasHalfOpen bool) {
 	if wasHalfOpen {
 		d.halfOpen--
 	}
-}
-
-// errIsStateless reports whether err from Route means a stateless reply.
-func errIsStateless(err error) bool {
-	return errors.Is(err, ErrCookieRequired) || errors.Is(err, ErrInvalidCookie)
 }

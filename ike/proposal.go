@@ -75,14 +75,6 @@ func ikeSA(ps []IKEProposal, spi []byte) *wire.SA {
 	return sa
 }
 
-func childSAPayload(ps []ChildProposal, spi uint32, pfs bool) *wire.SA {
-	sa := &wire.SA{}
-	for i, p := range ps {
-		sa.Proposals = append(sa.Proposals, p.wireProposal(i+1, spi, pfs))
-	}
-	return sa
-}
-
 func sameTransform(a, b wire.Transform) bool {
 	return a.Type == b.Type && a.ID == b.ID && a.KeyLength == b.KeyLength && len(a.Attributes) == 0 && len(b.Attributes) == 0
 }

@@ -15,6 +15,16 @@ import (
 // with TEMPORARY_FAILURE (RFC 7296 §2.25), plus jitter.
 const rekeyRetry = 10 * time.Second
 
+// retryDelay returns a random delay in [rekeyRetry, 2*rekeyRetry), so
+// that two ends refused by each other's collision retry at different times.
+func (s *SA) retryDelay() time.Duration {
+	b, err := s.randBytes(2)
+	if err != nil {
+		return rekeyRetry
+	}
+	return rekeyRetry + time.Duration(binary.BigEndian.Uint16(b))*rekeyRetry/65536
+}
+
 // CreateChild negotiates an additional Child SA with CREATE_CHILD_SA (RFC
 // 7296 §1.3.1) using the configured proposals and selectors; PFS is used
 // when the first Child SA proposal lists DH groups.
@@ -114,7 +124,7 @@ func (s *SA) finishChildRekey(now time.Time, c *child, pc *pendingChild, rps []w
 			c.state = childReplaced
 		case c.state == childRekeying:
 			c.state = childActive
-			c.rekeyAt = now.Add(rekeyRetry + s.jitter())
+			c.rekeyAt = now.Add(s.retryDelay())
 		}
 	}
 	if n, ok := notifyOf(rps); ok && (n.NotifyType == wire.NotifyTemporaryFailure || n.NotifyType == wire.NotifyChildSANotFound) {
@@ -218,7 +228,7 @@ func (s *SA) handleCreateChildRequest(now time.Time, g *ikeGen, h wire.Header, p
 // rekeyIKECmd starts an IKE SA rekey (RFC 7296 §1.3.2).
 func (s *SA) rekeyIKECmd(now time.Time) bool {
 	if s.old != nil || s.state != stateEstablished {
-		s.rekeyAt = now.Add(rekeyRetry)
+		s.rekeyAt = now.Add(s.retryDelay())
 		return false
 	}
 	spi, err := s.newSPI64()
@@ -245,14 +255,14 @@ func (s *SA) rekeyIKECmd(now time.Time) bool {
 func (s *SA) finishIKERekey(now time.Time, offer *wire.SA, spi uint64, ni []byte, dh *crypto.DHKey, rps []wire.Payload) error {
 	if n, ok := notifyOf(rps); ok {
 		s.log.Info("IKE SA rekey refused", zap.Stringer("sa", s), zap.Stringer("notify", n.NotifyType))
-		s.rekeyAt = now.Add(rekeyRetry + s.jitter())
+		s.rekeyAt = now.Add(s.retryDelay())
 		return nil
 	}
 	saP, _ := wire.Find(rps, wire.PayloadSA).(*wire.SA)
 	nr, _ := wire.Find(rps, wire.PayloadNonce).(*wire.Nonce)
 	ke, _ := wire.Find(rps, wire.PayloadKE).(*wire.KE)
 	if saP == nil || nr == nil || ke == nil {
-		s.rekeyAt = now.Add(rekeyRetry)
+		s.rekeyAt = now.Add(s.retryDelay())
 		return fmt.Errorf("%w: IKE rekey response lacks SA, Nr or KE", ErrUnexpected)
 	}
 	prop, err := checkAccepted(offer, saP, false)
@@ -271,7 +281,7 @@ func (s *SA) finishIKERekey(now time.Time, offer *wire.SA, spi uint64, ni []byte
 		ng, err = s.rekeyedGen(suite, dh, ke.Data, ni, nr.Data, spi, binary.BigEndian.Uint64(prop.SPI), true)
 	}
 	if err != nil {
-		s.rekeyAt = now.Add(rekeyRetry)
+		s.rekeyAt = now.Add(s.retryDelay())
 		return err
 	}
 	s.switchGen(now, ng)
@@ -317,6 +327,7 @@ func (s *SA) switchGen(now time.Time, ng *ikeGen) {
 	if s.disp != nil {
 		s.disp.register(ng.localSPI(), s)
 	}
+	s.rekeyAt = time.Time{}
 	s.scheduleIKERekey(now)
 	s.log.Info("IKE SA rekeyed", zap.Stringer("sa", s))
 	s.emit(IKERekeyed{OldSPIi: old.spiI, OldSPIr: old.spiR, SPIi: ng.spiI, SPIr: ng.spiR})

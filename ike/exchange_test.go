@@ -1,0 +1,400 @@
+package ike_test
+
+import (
+	"errors"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/oe-agent/oe-agent/ike"
+	"github.com/oe-agent/oe-agent/ike/iketest"
+	"github.com/oe-agent/oe-agent/ike/wire"
+)
+
+// TestRetransmitBackoff drops everything the initiator sends and checks
+// the send times (0.5 s doubling) and the failure after the last try.
+func TestRetransmitBackoff(t *testing.T) {
+	icfg, rcfg := pskConfigs()
+	icfg.Retransmit = ike.Retransmit{Initial: 500 * time.Millisecond, Factor: 2, Tries: 5}
+	p := iketest.NewPair(t, icfg, rcfg, ike.DispatcherConfig{})
+	p.Filter = func(iketest.Datagram) iketest.Verdict { return iketest.Drop }
+	start := p.Now
+	p.Start()
+	var sends []time.Duration
+	for i := 0; i < 20 && !p.Init.IsClosed(); i++ {
+		for range p.I.Sent() {
+			sends = append(sends, p.Now.Sub(start))
+		}
+		p.Run()
+		if !p.AdvanceToTimer() {
+			break
+		}
+	}
+	want := []time.Duration{0, 500 * time.Millisecond, 1500 * time.Millisecond, 3500 * time.Millisecond, 7500 * time.Millisecond}
+	if len(sends) != len(want) {
+		t.Fatalf("sent at %v, want %v", sends, want)
+	}
+	for i := range want {
+		if sends[i] != want[i] {
+			t.Errorf("send %d at %v, want %v", i, sends[i], want[i])
+		}
+	}
+	if !errors.Is(p.Init.Err(), ike.ErrTimeout) {
+		t.Errorf("error %v, want ErrTimeout", p.Init.Err())
+	}
+	if got := p.Now.Sub(start); got != 15500*time.Millisecond {
+		t.Errorf("gave up after %v, want 15.5s", got)
+	}
+	if len(p.I.D.SAs()) != 0 {
+		t.Error("failed SA still registered")
+	}
+}
+
+// TestRetransmitRecovers loses the first IKE_AUTH request and the first
+// IKE_AUTH response; retransmission completes the handshake.
+func TestRetransmitRecovers(t *testing.T) {
+	icfg, rcfg := pskConfigs()
+	p := iketest.NewPair(t, icfg, rcfg, ike.DispatcherConfig{})
+	lost := map[string]bool{}
+	p.Filter = func(d iketest.Datagram) iketest.Verdict {
+		h := d.Header(t)
+		key := h.Exchange.String() + map[bool]string{true: "resp", false: "req"}[h.IsResponse()]
+		if h.Exchange == wire.ExchangeIKEAuth && !lost[key] {
+			lost[key] = true
+			return iketest.Drop
+		}
+		return iketest.Deliver
+	}
+	p.Start()
+	for i := 0; i < 10 && !p.Init.Established(); i++ {
+		p.Run()
+		p.AdvanceToTimer()
+	}
+	p.Run()
+	if !p.Init.Established() || !p.R.SA().Established() {
+		t.Fatalf("not established: %v", p.Init.Err())
+	}
+	if n := len(iketest.Find[ike.InstallChild](p.R.Events())); n != 1 {
+		t.Errorf("responder installed %d Child SAs, want 1", n)
+	}
+}
+
+// TestDuplicates delivers every datagram twice: duplicate requests are
+// answered from the cache, duplicate responses ignored, nothing happens
+// twice.
+func TestDuplicates(t *testing.T) {
+	icfg, rcfg := pskConfigs()
+	p := iketest.NewPair(t, icfg, rcfg, ike.DispatcherConfig{})
+	p.Filter = func(iketest.Datagram) iketest.Verdict { return iketest.Duplicate }
+	p.Handshake()
+	ie, re := p.I.Events(), p.R.Events()
+	if a, b := len(iketest.Find[ike.Established](ie)), len(iketest.Find[ike.Established](re)); a != 1 || b != 1 {
+		t.Fatalf("Established %d and %d times", a, b)
+	}
+	if a, b := len(iketest.Find[ike.InstallChild](ie)), len(iketest.Find[ike.InstallChild](re)); a != 1 || b != 1 {
+		t.Fatalf("InstallChild %d and %d times", a, b)
+	}
+	// The responder answered each duplicated request again, byte for byte.
+	sent := p.R.Sent()
+	if len(sent) != 4 || string(sent[0].Data) != string(sent[1].Data) || string(sent[2].Data) != string(sent[3].Data) {
+		t.Fatalf("responder sent %d datagrams, want 2 pairs of identical ones", len(sent))
+	}
+	for _, err := range p.I.Errors() {
+		if !errors.Is(err, ike.ErrMessageID) && !errors.Is(err, ike.ErrUnexpected) {
+			t.Errorf("duplicate response error %v", err)
+		}
+	}
+	// A duplicated rekey is also done once.
+	sa := p.Init
+	c := sa.Children()[0]
+	p.I.Do(sa, func(now time.Time) ([]ike.Action, error) { return sa.RekeyChild(now, c.InboundSPI) })
+	p.Run()
+	if a, b := len(iketest.Find[ike.InstallChild](p.I.Events())), len(iketest.Find[ike.InstallChild](p.R.Events())); a != 1 || b != 1 {
+		t.Fatalf("rekey InstallChild %d and %d times", a, b)
+	}
+	if len(sa.Children()) != 1 || len(p.R.SA().Children()) != 1 {
+		t.Fatalf("children %d and %d", len(sa.Children()), len(p.R.SA().Children()))
+	}
+}
+
+// TestCookie makes the responder always demand a cookie: one extra round
+// trip, then the handshake completes with AUTH over the second request.
+func TestCookie(t *testing.T) {
+	icfg, rcfg := pskConfigs()
+	p := iketest.NewPair(t, icfg, rcfg, ike.DispatcherConfig{CookieThreshold: -1})
+	p.Start()
+	p.Step()
+	if errs := p.R.Errors(); len(errs) != 1 || !errors.Is(errs[0], ike.ErrCookieRequired) {
+		t.Fatalf("first request: %v, want ErrCookieRequired", errs)
+	}
+	if s := p.R.D.Stats(); s.SAs != 0 || s.DHComputations != 0 || s.CookiesSent != 1 {
+		t.Fatalf("state after cookie: %+v", s)
+	}
+	p.Run()
+	if !p.Init.Established() {
+		t.Fatalf("not established: %v", p.Init.Err())
+	}
+	sent := p.I.Sent()
+	m, err := wire.Decode(sent[1].Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := m.Payloads[0].(*wire.Notify); !ok || n.NotifyType != wire.NotifyCookie {
+		t.Errorf("second IKE_SA_INIT starts with %v, want N(COOKIE)", m.Payloads[0])
+	}
+}
+
+// TestInvalidKE: the initiator's KE is in a group the responder does not
+// take; it answers INVALID_KE_PAYLOAD without keeping state, and the
+// initiator retries with the requested group.
+func TestInvalidKE(t *testing.T) {
+	icfg, rcfg := pskConfigs()
+	icfg.IKEProposals = []ike.IKEProposal{{Encr: wire.EncrAESGCM16, KeyBits: 256, PRF: wire.PRFHMACSHA2_256, DH: []wire.DHGroup{wire.DHCurve25519, wire.DHECP384}}}
+	rcfg.IKEProposals = []ike.IKEProposal{{Encr: wire.EncrAESGCM16, KeyBits: 256, PRF: wire.PRFHMACSHA2_256, DH: []wire.DHGroup{wire.DHECP384}}}
+	p := iketest.NewPair(t, icfg, rcfg, ike.DispatcherConfig{})
+	p.Start()
+	p.Step()
+	if errs := p.R.Errors(); len(errs) != 1 || !errors.Is(errs[0], ike.ErrInvalidKEPayload) {
+		t.Fatalf("responder: %v, want INVALID_KE_PAYLOAD", errs)
+	}
+	if s := p.R.D.Stats(); s.SAs != 0 || s.DHComputations != 0 {
+		t.Fatalf("responder kept state: %+v", s)
+	}
+	p.Run()
+	if !p.Init.Established() {
+		t.Fatalf("not established: %v", p.Init.Err())
+	}
+	m, _ := wire.Decode(p.I.Sent()[1].Data)
+	if ke := wire.Find(m.Payloads, wire.PayloadKE).(*wire.KE); ke.Group != wire.DHECP384 {
+		t.Errorf("retry KE group %v", ke.Group)
+	}
+}
+
+func TestNoProposalChosen(t *testing.T) {
+	icfg, rcfg := pskConfigs()
+	icfg.IKEProposals = []ike.IKEProposal{{Encr: wire.EncrChaCha20Poly1305, PRF: wire.PRFHMACSHA2_256, DH: []wire.DHGroup{wire.DHCurve25519}}}
+	rcfg.IKEProposals = []ike.IKEProposal{{Encr: wire.EncrAESGCM16, KeyBits: 256, PRF: wire.PRFHMACSHA2_256, DH: []wire.DHGroup{wire.DHCurve25519}}}
+	p := iketest.NewPair(t, icfg, rcfg, ike.DispatcherConfig{})
+	p.Start()
+	p.Run()
+	if !errors.Is(p.Init.Err(), ike.ErrNoProposalChosen) {
+		t.Fatalf("initiator: %v, want NO_PROPOSAL_CHOSEN", p.Init.Err())
+	}
+	if s := p.R.D.Stats(); s.SAs != 0 || s.DHComputations != 0 {
+		t.Fatalf("responder kept state: %+v", s)
+	}
+}
+
+// TestChildNoProposal: the IKE SA comes up but the Child SA proposal is
+// refused (RFC 7296 §2.21.3).
+func TestChildNoProposal(t *testing.T) {
+	icfg, rcfg := pskConfigs()
+	icfg.ChildProposals = []ike.ChildProposal{{Encr: wire.EncrChaCha20Poly1305}}
+	rcfg.ChildProposals = []ike.ChildProposal{{Encr: wire.EncrAESGCM16, KeyBits: 128}}
+	p := iketest.NewPair(t, icfg, rcfg, ike.DispatcherConfig{})
+	p.Handshake()
+	f := iketest.Find[ike.ChildFailed](p.I.Events())
+	if len(f) != 1 || !errors.Is(f[0].Err, ike.ErrNoProposalChosen) {
+		t.Fatalf("ChildFailed %v", f)
+	}
+	if len(p.Init.Children()) != 0 || len(p.R.SA().Children()) != 0 {
+		t.Fatal("Child SA installed")
+	}
+}
+
+// TestNarrowing: the responder narrows the initiator's subnets to its own
+// policy (RFC 7296 §2.9); disjoint selectors give TS_UNACCEPTABLE.
+func TestNarrowing(t *testing.T) {
+	pfx := func(s string, proto uint8) ike.TrafficSelector {
+		return wire.TSFromPrefix(netip.MustParsePrefix(s), proto)
+	}
+	icfg, rcfg := pskConfigs()
+	icfg.LocalTS = []ike.TrafficSelector{pfx("192.0.2.0/24", 0)}
+	icfg.RemoteTS = []ike.TrafficSelector{pfx("198.51.100.0/24", 0)}
+	rcfg.LocalTS = []ike.TrafficSelector{pfx("198.51.100.0/25", 6)}
+	rcfg.RemoteTS = []ike.TrafficSelector{pfx("192.0.2.0/28", 0)}
+	p := iketest.NewPair(t, icfg, rcfg, ike.DispatcherConfig{})
+	p.Handshake()
+	ic := iketest.Find[ike.InstallChild](p.I.Events())
+	if len(ic) != 1 {
+		t.Fatal("no Child SA")
+	}
+	c := ic[0].Child
+	if got := c.LocalTS[0].String(); got != "192.0.2.0-192.0.2.15[proto=0,ports=0-65535]" {
+		t.Errorf("local TS %s", got)
+	}
+	if got := c.RemoteTS[0].String(); got != "198.51.100.0-198.51.100.127[proto=6,ports=0-65535]" {
+		t.Errorf("remote TS %s", got)
+	}
+
+	rcfg.RemoteTS = []ike.TrafficSelector{pfx("203.0.113.0/24", 0)}
+	p = iketest.NewPair(t, icfg, rcfg, ike.DispatcherConfig{})
+	p.Handshake()
+	f := iketest.Find[ike.ChildFailed](p.I.Events())
+	if len(f) != 1 || !errors.Is(f[0].Err, ike.ErrTSUnacceptable) {
+		t.Fatalf("ChildFailed %v, want TS_UNACCEPTABLE", f)
+	}
+}
+
+func TestTransportModeAndAH(t *testing.T) {
+	icfg, rcfg := pskConfigs()
+	for _, c := range []*ike.Config{icfg, rcfg} {
+		c.Mode = ike.Transport
+		c.ChildProposals = []ike.ChildProposal{{Protocol: wire.ProtocolAH, Integ: wire.IntegHMACSHA2_256_128, DH: []wire.DHGroup{wire.DHECP256}}}
+	}
+	p := iketest.NewPair(t, icfg, rcfg, ike.DispatcherConfig{})
+	p.Handshake()
+	ic, rc := iketest.Find[ike.InstallChild](p.I.Events()), iketest.Find[ike.InstallChild](p.R.Events())
+	if len(ic) != 1 || len(rc) != 1 {
+		t.Fatal("no Child SA")
+	}
+	checkChildPair(t, ic[0].Child, rc[0].Child)
+	c := ic[0].Child
+	if c.Protocol != wire.ProtocolAH || c.Mode != ike.Transport || len(c.Outbound.Integ) != 32 || len(c.Outbound.Encr) != 0 {
+		t.Fatalf("child %v, integ key %d octets", c, len(c.Outbound.Integ))
+	}
+	lifecycle(t, p, true, wire.DHECP256)
+}
+
+// TestDPD checks liveness: a quiet but present peer answers the check; a
+// vanished one is declared dead after the retransmissions.
+func TestDPD(t *testing.T) {
+	icfg, rcfg := pskConfigs()
+	icfg.DPDInterval = 30 * time.Second
+	p := iketest.NewPair(t, icfg, rcfg, ike.DispatcherConfig{})
+	p.Handshake()
+	p.I.Sent()
+	p.Advance(31 * time.Second)
+	sent := p.I.Sent()
+	if len(sent) != 1 || sent[0].Header(t).Exchange != wire.ExchangeInformational {
+		t.Fatalf("liveness check: sent %v", sent)
+	}
+	if !p.Init.Established() {
+		t.Fatal("closed after a successful check")
+	}
+	p.Filter = func(iketest.Datagram) iketest.Verdict { return iketest.Drop }
+	p.Advance(2 * time.Minute)
+	if !errors.Is(p.Init.Err(), ike.ErrTimeout) {
+		t.Fatalf("dead peer: %v, want ErrTimeout", p.Init.Err())
+	}
+	if d := iketest.Find[ike.DeleteChild](p.I.Events()); len(d) != 1 || !errors.Is(d[0].Err, ike.ErrTimeout) {
+		t.Errorf("DeleteChild on dead peer: %v", d)
+	}
+}
+
+// TestLifetimes lets the timers rekey the Child SA and the IKE SA on
+// their own.
+func TestLifetimes(t *testing.T) {
+	icfg, rcfg := pskConfigs()
+	icfg.ChildLifetime, icfg.RekeyMargin, icfg.IKELifetime, icfg.RekeyJitter = time.Hour, 10*time.Minute, 3*time.Hour, time.Minute
+	p := iketest.NewPair(t, icfg, rcfg, ike.DispatcherConfig{})
+	p.Handshake()
+	ic := iketest.Find[ike.InstallChild](p.I.Events())
+	if c := ic[0].Child; c.SoftLifetime > time.Hour || c.SoftLifetime <= 59*time.Minute || c.HardLifetime != 70*time.Minute {
+		t.Fatalf("lifetimes soft %v hard %v", c.SoftLifetime, c.HardLifetime)
+	}
+	p.R.Events()
+	p.Advance(time.Hour)
+	if n := len(iketest.Find[ike.InstallChild](p.R.Events())); n != 1 {
+		t.Fatalf("Child SA rekeys after 1h: %d", n)
+	}
+	p.Advance(2 * time.Hour)
+	if n := len(iketest.Find[ike.IKERekeyed](p.R.Events())); n != 1 {
+		t.Fatalf("IKE rekeys after 3h: %d", n)
+	}
+	if len(p.Init.Children()) != 1 || len(p.R.SA().Children()) != 1 {
+		t.Fatalf("children %d/%d", len(p.Init.Children()), len(p.R.SA().Children()))
+	}
+}
+
+// TestSimultaneousChildRekey has both ends rekey the same Child SA at
+// once (RFC 7296 §2.8.1): afterwards exactly one new pair survives on
+// both ends and the others are deleted.
+func TestSimultaneousChildRekey(t *testing.T) {
+	for i := 0; i < 8; i++ { // nonces are random: exercise both outcomes
+		icfg, rcfg := pskConfigs()
+		p := iketest.NewPair(t, icfg, rcfg, ike.DispatcherConfig{})
+		p.Handshake()
+		isa, rsa := p.Init, p.R.SA()
+		p.I.Events()
+		p.R.Events()
+		c := isa.Children()[0]
+		p.I.Do(isa, func(now time.Time) ([]ike.Action, error) { return isa.RekeyChild(now, c.InboundSPI) })
+		p.R.Do(rsa, func(now time.Time) ([]ike.Action, error) { return rsa.RekeyChild(now, c.OutboundSPI) })
+		p.Run()
+		ic, rc := isa.Children(), rsa.Children()
+		if len(ic) != 1 || len(rc) != 1 {
+			t.Fatalf("children after collision: %v / %v", ic, rc)
+		}
+		checkChildPair(t, ic[0], rc[0])
+		if ic[0].InboundSPI == c.InboundSPI {
+			t.Fatal("old Child SA survived")
+		}
+		ie, re := p.I.Events(), p.R.Events()
+		if a, b := len(iketest.Find[ike.InstallChild](ie)), len(iketest.Find[ike.DeleteChild](ie)); a != 2 || b != 2 {
+			t.Errorf("initiator installed %d deleted %d, want 2 and 2", a, b)
+		}
+		if a, b := len(iketest.Find[ike.InstallChild](re)), len(iketest.Find[ike.DeleteChild](re)); a != 2 || b != 2 {
+			t.Errorf("responder installed %d deleted %d, want 2 and 2", a, b)
+		}
+	}
+}
+
+// TestSimultaneousDelete: both ends delete the same Child SA, then both
+// delete the IKE SA, at once (RFC 7296 §1.4.1).
+func TestSimultaneousDelete(t *testing.T) {
+	icfg, rcfg := pskConfigs()
+	p := iketest.NewPair(t, icfg, rcfg, ike.DispatcherConfig{})
+	p.Handshake()
+	p.I.Events()
+	p.R.Events()
+	isa, rsa := p.Init, p.R.SA()
+	c := isa.Children()[0]
+	p.I.Do(isa, func(now time.Time) ([]ike.Action, error) { return isa.DeleteChild(now, c.InboundSPI) })
+	p.R.Do(rsa, func(now time.Time) ([]ike.Action, error) { return rsa.DeleteChild(now, c.OutboundSPI) })
+	p.Run()
+	if a, b := len(iketest.Find[ike.DeleteChild](p.I.Events())), len(iketest.Find[ike.DeleteChild](p.R.Events())); a != 1 || b != 1 {
+		t.Fatalf("DeleteChild %d and %d", a, b)
+	}
+	if !isa.Established() || !rsa.Established() {
+		t.Fatal("IKE SA lost")
+	}
+	p.I.Do(isa, func(now time.Time) ([]ike.Action, error) { return isa.Delete(now), nil })
+	p.R.Do(rsa, func(now time.Time) ([]ike.Action, error) { return rsa.Delete(now), nil })
+	p.Run()
+	p.Advance(time.Minute)
+	if !isa.IsClosed() || !rsa.IsClosed() {
+		t.Fatal("IKE SAs not closed")
+	}
+	if a, b := iketest.Find[ike.Closed](p.I.Events()), iketest.Find[ike.Closed](p.R.Events()); len(a) != 1 || len(b) != 1 {
+		t.Fatalf("Closed %v / %v", a, b)
+	}
+}
+
+// TestSimultaneousIKERekey: both ends rekey the IKE SA at once; the
+// collision is refused on both sides and retried after random delays
+// until one wins.
+func TestSimultaneousIKERekey(t *testing.T) {
+	icfg, rcfg := pskConfigs()
+	p := iketest.NewPair(t, icfg, rcfg, ike.DispatcherConfig{})
+	p.Handshake()
+	p.I.Events()
+	p.R.Events()
+	isa, rsa := p.Init, p.R.SA()
+	p.I.Do(isa, isa.RekeyIKE)
+	p.R.Do(rsa, rsa.RekeyIKE)
+	p.Advance(time.Minute)
+	ir, rr := iketest.Find[ike.IKERekeyed](p.I.Events()), iketest.Find[ike.IKERekeyed](p.R.Events())
+	if len(ir) != 1 || len(rr) != 1 || ir[0].SPIi != rr[0].SPIi || ir[0].SPIr != rr[0].SPIr {
+		t.Fatalf("IKERekeyed %v / %v", ir, rr)
+	}
+	if !isa.Established() || !rsa.Established() || len(isa.Children()) != 1 {
+		t.Fatal("SA lost in the collision")
+	}
+	// And the new IKE SA works.
+	p.I.Do(isa, isa.CreateChild)
+	p.Run()
+	if len(isa.Children()) != 2 || len(rsa.Children()) != 2 {
+		t.Fatalf("children %d/%d", len(isa.Children()), len(rsa.Children()))
+	}
+}
