@@ -263,3 +263,34 @@ func TestIKEAuthExchange(t *testing.T) {
 		t.Errorf("NULL AUTH verified with SK_pi")
 	}
 }
+
+// TestRFC8032Ed25519 signs through the RFC 7427 path with the keys of RFC
+// 8032 §7.1 TEST 1 (empty message) and TEST 2 (one octet 0x72) and
+// compares the signatures, which EdDSA makes deterministic.
+func TestRFC8032Ed25519(t *testing.T) {
+	for _, tc := range []struct{ name, secret, public, msg, sig string }{
+		{"TEST 1", "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+			"d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", "",
+			"e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"},
+		{"TEST 2", "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+			"3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c", "72",
+			"92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"},
+	} {
+		priv := ed25519.NewKeyFromSeed(unhex(t, tc.secret))
+		pub, err := ParseRawEd25519(unhex(t, tc.public))
+		if err != nil || !pub.Equal(priv.Public()) {
+			t.Fatalf("%s: public key differs: %v", tc.name, err)
+		}
+		auth, err := Sign(AuthDigitalSignature, SchemeEd25519, priv, unhex(t, tc.msg), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, sig, _ := ParseSignatureAuthData(auth)
+		if !bytes.Equal(sig, unhex(t, tc.sig)) {
+			t.Errorf("%s: signature %x", tc.name, sig)
+		}
+		if err := Verify(AuthDigitalSignature, pub, unhex(t, tc.msg), auth); err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+}

@@ -270,3 +270,39 @@ func TestSealInPlace(t *testing.T) {
 		}
 	}
 }
+
+// TestRFC7634IKEv2 is the IKEv2 example of RFC 7634 Appendix B: an
+// INFORMATIONAL message (Message ID 9) whose SK payload carries one Notify.
+// Seal with the example's IV must reproduce it octet for octet (RFC 7634
+// §3: no padding, Pad Length zero), and Open must return the Notify.
+func TestRFC7634IKEv2(t *testing.T) {
+	key := make([]byte, 0, 36)
+	for b := 0x80; b <= 0xa3; b++ { // 32-octet key 80..9f, then salt a0a1a2a3
+		key = append(key, byte(b))
+	}
+	c, err := NewCipher(Suite{Encr: EncrChaCha20Poly1305}, key, nil, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	aad := unhex(t, `c0 c1 c2 c3 c4 c5 c6 c7 d0 d1 d2 d3 d4 d5 d6 d7
+		2e 20 25 00 00 00 00 09 00 00 00 45 29 00 00 29`)
+	notify := unhex(t, "00 00 00 0c 00 00 40 01 00 00 00 0a")
+	want := unhex(t, `10 11 12 13 14 15 16 17
+		61 03 94 70 1f 8d 01 7f 7c 12 92 48 89
+		6b 71 bf e2 52 36 ef d7 cd c6 70 66 90 63 15 b2`)
+	got, err := c.Seal(nil, aad, notify, &fixedReader{unhex(t, "1011121314151617")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("Seal = %x\nwant   %x", got, want)
+	}
+	// The SK payload length in the AAD (0x29) is 4 + the body.
+	if 4+c.SealedLen(len(notify)) != 0x29 {
+		t.Errorf("SealedLen(%d) = %d, the example's SK payload is 0x29 octets", len(notify), c.SealedLen(len(notify)))
+	}
+	pt, err := c.Open(aad, want)
+	if err != nil || !bytes.Equal(pt, notify) {
+		t.Errorf("Open = %x, %v", pt, err)
+	}
+}
