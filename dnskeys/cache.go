@@ -110,12 +110,13 @@ func (p ttlPolicy) clamp(ttl uint32) time.Duration {
 }
 
 // forResult is the cache lifetime of a validated result: Bogus and
-// Indeterminate results live at most the bogus time (RFC 9520 §3.2 asks
-// for short failure caching), others their TTL clamped.
+// Indeterminate results live the bogus time, which is meant to be short
+// (RFC 9520 §3 caches resolution failures briefly), others their TTL
+// clamped.
 func (p ttlPolicy) forResult(r *Result) time.Duration {
 	switch r.State {
 	case Secure, Insecure:
 		return p.clamp(uint32(r.TTL / time.Second))
 	}
-	return min(p.bogus, p.clamp(uint32(r.TTL/time.Second)))
+	return p.bogus
 }

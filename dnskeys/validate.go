@@ -67,6 +67,12 @@ func Validate(ev *Evidence, anchors *Anchors, now time.Time, opt Options) *Resul
 	res.Zone = out.zone
 	res.Zones = v.walked
 	res.TTL = time.Duration(out.ttl) * time.Second
+	if res.State == Insecure && out.ttl == 0 {
+		// An insecure answer is cached like plain DNS: by its records' TTL.
+		if m := ev.Response(res.Name, res.Type); m != nil {
+			res.TTL = time.Duration(msgTTL(m)) * time.Second
+		}
+	}
 	if res.State != Secure && res.State != Insecure {
 		res.Answer = nil
 	}
