@@ -34,10 +34,10 @@ func TestReverseName(t *testing.T) {
 
 func TestParseReverseNameRejects(t *testing.T) {
 	for _, n := range []string{
-		"2.0.192.in-addr.arpa.",            // not a full address
-		"01.2.0.192.in-addr.arpa.",         // leading zero
-		"256.2.0.192.in-addr.arpa.",        // out of range
-		"1.0.8.b.d.0.1.0.0.2.ip6.arpa.",    // too few nibbles
+		"2.0.192.in-addr.arpa.",         // not a full address
+		"01.2.0.192.in-addr.arpa.",      // leading zero
+		"256.2.0.192.in-addr.arpa.",     // out of range
+		"1.0.8.b.d.0.1.0.0.2.ip6.arpa.", // too few nibbles
 		"10.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.",
 		"g.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.",
 		"example.com.",
