@@ -11,6 +11,8 @@ import (
 	"github.com/oe-agent/oe-agent/agent/api"
 	"github.com/oe-agent/oe-agent/agent/config"
 	"github.com/oe-agent/oe-agent/agent/localapi"
+	"github.com/oe-agent/oe-agent/oe"
+	"github.com/oe-agent/oe-agent/trap"
 	"github.com/oe-agent/oe-agent/xfrm"
 )
 
@@ -49,6 +51,10 @@ type Agent struct {
 	bundle   *config.Bundle
 	conns    map[string]*connState
 	order    []string // conn names in configuration order
+	reqids   reqidAllocator
+	oe       *oe.Engine
+	rec      *trap.Reconciler
+	set      *trap.Set // the policy set last applied
 	started  time.Time
 	reloaded time.Time
 	counters api.Counters
@@ -112,6 +118,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	} else {
 		a.kernel = a.opts.Kernel
 	}
+	a.rec = trap.NewReconciler(a.kernel, a.log)
 	defer func() {
 		if a.closeK != nil {
 			a.closeK()

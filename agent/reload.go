@@ -12,8 +12,9 @@ import (
 )
 
 // doReload rereads the configuration and applies only the difference:
-// connections whose configuration is unchanged keep their SAs. A
-// configuration with any error changes nothing.
+// connections whose configuration is unchanged keep their state and SAs.
+// Everything is checked first: a configuration with any error, or whose
+// policy set cannot be computed, changes nothing.
 func (a *Agent) doReload(ctx context.Context) (*api.ReloadResult, error) {
 	b, err := config.Load(a.opts.ConfigPath)
 	if err != nil {
@@ -22,34 +23,49 @@ func (a *Agent) doReload(ctx context.Context) (*api.ReloadResult, error) {
 	}
 	res := &api.ReloadResult{}
 	next := map[string]*config.Conn{}
+	var order []string
 	for _, c := range b.Config.Conns {
 		if c.Auto != config.AutoIgnore {
 			next[c.Name] = c
+			order = append(order, c.Name)
 		}
 	}
-	for _, name := range append([]string(nil), a.order...) {
-		nc, keep := next[name]
+	// Build the new state beside the old one.
+	oldConns, oldOrder, oldReqids := a.conns, a.order, a.reqids.clone()
+	conns := map[string]*connState{}
+	for _, name := range order {
+		old, had := oldConns[name]
 		switch {
-		case !keep:
-			a.removeConn(ctx, name)
-			res.Removed = append(res.Removed, name)
-		case !sameConn(a.conns[name].cfg, nc):
-			a.removeConn(ctx, name)
+		case had && sameConn(old.cfg, next[name]):
+			kept := *old
+			kept.cfg = next[name] // same settings; newer positions
+			conns[name] = &kept
+			res.Unchanged = append(res.Unchanged, name)
+		case had:
+			a.reqids.release(name) // a changed conn gets fresh SAs and reqid
+			conns[name] = a.newConnState(next[name])
 			res.Changed = append(res.Changed, name)
 		default:
-			a.conns[name].cfg = nc // same settings; keep the newer positions
-			res.Unchanged = append(res.Unchanged, name)
+			conns[name] = a.newConnState(next[name])
+			res.Added = append(res.Added, name)
 		}
 	}
+	for _, name := range oldOrder {
+		if _, ok := next[name]; !ok {
+			a.reqids.release(name)
+			res.Removed = append(res.Removed, name)
+		}
+	}
+	a.conns, a.order = conns, order
+	set, err := a.desiredPolicies(b)
+	if err != nil {
+		a.conns, a.order, a.reqids = oldConns, oldOrder, oldReqids
+		a.lastErr = err.Error()
+		return nil, fmt.Errorf("agent: reload: %w", err)
+	}
 	a.bundle = b
-	for _, c := range b.Config.Conns {
-		if _, ok := a.conns[c.Name]; ok || next[c.Name] == nil {
-			continue
-		}
-		if !contains(res.Changed, c.Name) {
-			res.Added = append(res.Added, c.Name)
-		}
-		a.addConn(ctx, c)
+	if err := a.applyPolicies(ctx, set); err != nil {
+		a.log.Warn("reload applied with errors", zap.Error(err))
 	}
 	sort.Strings(res.Added)
 	a.reloaded = a.now()
@@ -60,11 +76,10 @@ func (a *Agent) doReload(ctx context.Context) (*api.ReloadResult, error) {
 	return res, nil
 }
 
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
+func (r reqidAllocator) clone() reqidAllocator {
+	c := reqidAllocator{next: r.next, byName: map[string]uint32{}}
+	for k, v := range r.byName {
+		c.byName[k] = v
 	}
-	return false
+	return c
 }
