@@ -83,10 +83,30 @@ func MarshalRFC3110(pub *rsa.PublicKey) []byte {
 	return append(append(out, e...), n...)
 }
 
-// ParseLibreswanRSA decodes the text form libreswan uses in ipsec.secrets,
-// leftrsasigkey= and whack --pubkeyrsa: "0s" and base64, or "0x" and hex,
-// of an RFC 3110 key. Whitespace is ignored.
+// ParseLibreswanRSA decodes the text form libreswan uses for RSA keys in
+// leftrsasigkey=, ipsec.secrets and whack --pubkeyrsa: "0s" and base64,
+// or "0x" and hex, of an RFC 3110 key. Whitespace is ignored.
 func ParseLibreswanRSA(s string) (*rsa.PublicKey, error) {
+	b, err := decodeLibreswanData(s)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRFC3110(b)
+}
+
+// ParseLibreswanKey decodes a libreswan key string ("0s" base64 or "0x"
+// hex) whose binary form is that of IPSECKEY algorithm alg: an RFC 3110
+// key for leftrsasigkey= (2), or x | y for leftecdsakey= (3, as libreswan
+// 4.x writes it, RFC 8005 §3), or a raw Ed25519 key (4).
+func ParseLibreswanKey(alg uint8, s string) (crypto.PublicKey, error) {
+	b, err := decodeLibreswanData(s)
+	if err != nil {
+		return nil, err
+	}
+	return ParseIPSECKEY(alg, b)
+}
+
+func decodeLibreswanData(s string) ([]byte, error) {
 	s = strings.Join(strings.Fields(s), "")
 	var b []byte
 	var err error
@@ -101,12 +121,23 @@ func ParseLibreswanRSA(s string) (*rsa.PublicKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: libreswan key: %v", ErrMalformed, err)
 	}
-	return ParseRFC3110(b)
+	return b, nil
 }
 
 // FormatLibreswanRSA returns pub as libreswan writes it: "0s" and base64.
 func FormatLibreswanRSA(pub *rsa.PublicKey) string {
 	return "0s" + base64.StdEncoding.EncodeToString(MarshalRFC3110(pub))
+}
+
+// FormatLibreswanKey returns pub as libreswan writes it ("0s" and the
+// base64 of the IPSECKEY form), with the IPSECKEY algorithm that tells
+// which option takes it (2: rsasigkey, 3: ecdsakey).
+func FormatLibreswanKey(pub crypto.PublicKey) (alg uint8, s string, err error) {
+	alg, b, err := MarshalIPSECKEY(pub)
+	if err != nil {
+		return 0, "", err
+	}
+	return alg, "0s" + base64.StdEncoding.EncodeToString(b), nil
 }
 
 // ParseRawECDSA decodes an ECDSA public key sent as x | y (RFC 8005 §3,
