@@ -11,6 +11,7 @@ import (
 	"github.com/oe-agent/oe-agent/agent/api"
 	"github.com/oe-agent/oe-agent/agent/config"
 	"github.com/oe-agent/oe-agent/agent/localapi"
+	"github.com/oe-agent/oe-agent/dnskeys"
 	"github.com/oe-agent/oe-agent/oe"
 	"github.com/oe-agent/oe-agent/trap"
 	"github.com/oe-agent/oe-agent/xfrm"
@@ -48,13 +49,16 @@ type Agent struct {
 	reload chan struct{}
 
 	// Owned by the loop goroutine.
-	bundle   *config.Bundle
-	conns    map[string]*connState
-	order    []string // conn names in configuration order
-	reqids   reqidAllocator
-	oe       *oe.Engine
-	rec      *trap.Reconciler
-	set      *trap.Set // the policy set last applied
+	bundle *config.Bundle
+	conns  map[string]*connState
+	order  []string // conn names in configuration order
+	reqids reqidAllocator
+	oe     *oe.Engine
+	rec    *trap.Reconciler
+	set    *trap.Set // the policy set last applied
+
+	// dns is safe for concurrent use; lookups run off the loop.
+	dns      *dnskeys.Resolver
 	started  time.Time
 	reloaded time.Time
 	counters api.Counters
@@ -85,6 +89,9 @@ func New(opts Options) (*Agent, error) {
 		reload: make(chan struct{}, 1),
 		bundle: b,
 		conns:  map[string]*connState{},
+	}
+	if a.dns, err = newResolver(b, a); err != nil {
+		return nil, err
 	}
 	for _, w := range b.Warnings {
 		a.log.Warn("configuration", zap.String("warning", w.Error()))

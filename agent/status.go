@@ -2,12 +2,9 @@ package agent
 
 import (
 	"context"
-	"fmt"
-	"net/netip"
 
 	"github.com/oe-agent/oe-agent/agent/api"
 	"github.com/oe-agent/oe-agent/agent/config"
-	"github.com/oe-agent/oe-agent/agent/localapi"
 )
 
 // status renders the loop's state for oectl status.
@@ -73,14 +70,4 @@ func endOf(c *config.Conn, e *config.End) api.End {
 		out.KeySource = "psk"
 	}
 	return out
-}
-
-// lookup is oectl lookup; DNS key discovery is wired in with dnskeys.
-func (a *Agent) lookup(ctx context.Context, target string) (*api.Lookup, error) {
-	return nil, fmt.Errorf("agent: lookup %s: DNS key lookup is not wired into this build yet: %w", target, localapi.ErrUnavailable)
-}
-
-// hostKey is oectl showhostkey.
-func (a *Agent) hostKey(addr netip.Addr) (*api.HostKey, error) {
-	return nil, fmt.Errorf("agent: showhostkey: not wired into this build yet: %w", localapi.ErrUnavailable)
 }
