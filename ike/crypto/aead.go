@@ -63,8 +63,9 @@ func (c *aeadCipher) nonce(iv []byte) []byte {
 }
 
 // Seal appends IV | ciphertext | ICV. The plaintext is payloads | Pad
-// Length with no Padding: the AEADs have a block size of one octet, so no
-// padding is needed (RFC 5282 §3, RFC 7634 §3).
+// Length with no Padding: the AEADs need no block alignment, and RFC 7634
+// §3 says "The sender SHOULD include no padding and set the Pad Length
+// field to zero". AES-GCM is sent the same way.
 func (c *aeadCipher) Seal(dst, aad, plaintext []byte, rand io.Reader) ([]byte, error) {
 	body := c.SealedLen(len(plaintext))
 	ret := slices.Grow(dst, body)
