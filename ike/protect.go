@@ -33,6 +33,12 @@ func (s *SA) seal(g *ikeGen, h wire.Header, ps []wire.Payload) ([]byte, error) {
 	return out, nil
 }
 
+// innerError marks errors found after the message authenticated: only
+// those may be answered with an error notification (RFC 7296 §2.21.1).
+type innerError struct{ error }
+
+func (e innerError) Unwrap() error { return e.error }
+
 // open decodes a protected message of generation g, checks and decrypts
 // its SK payload and returns the inner payloads, which must not repeat
 // (wire.CheckUnique). Fragments (SKF) are refused: fragmentation is not
@@ -56,10 +62,10 @@ func (s *SA) open(g *ikeGen, b []byte) ([]wire.Payload, error) {
 	}
 	ps, err := wire.DecodePayloads(sk.NextPayload, plain)
 	if err != nil {
-		return nil, malformed("encrypted payloads", err)
+		return nil, innerError{malformed("encrypted payloads", err)}
 	}
 	if err := wire.CheckUnique(ps); err != nil {
-		return nil, malformed("encrypted payloads", err)
+		return nil, innerError{malformed("encrypted payloads", err)}
 	}
 	return ps, nil
 }

@@ -377,7 +377,8 @@ func (s *SA) handleRequest(now time.Time, g *ikeGen, h wire.Header, b []byte, lo
 	ps, err := s.open(g, b)
 	if err != nil {
 		var we *wire.Error
-		if errors.As(err, &we) && errors.Is(err, ErrMalformed) {
+		var inner innerError
+		if errors.As(err, &inner) && errors.As(err, &we) {
 			s.respond(g, h, []wire.Payload{errorNotify(we)})
 			if h.Exchange == wire.ExchangeIKEAuth {
 				s.close(err)
