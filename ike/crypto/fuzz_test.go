@@ -70,7 +70,7 @@ func FuzzParsePublicKeyPEM(f *testing.F) {
 }
 
 func FuzzParseSignatureHashes(f *testing.F) {
-	f.Add(AppendSignatureHashes(nil, SupportedHashes))
+	f.Add(AppendSignatureHashes(nil, SupportedHashes()))
 	f.Add([]byte{0, 1})
 	f.Add([]byte{0})
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -163,7 +163,7 @@ func TestParseSignatureAuthData(t *testing.T) {
 }
 
 func TestSignatureHashesNotify(t *testing.T) {
-	data := AppendSignatureHashes(nil, SupportedHashes)
+	data := AppendSignatureHashes(nil, SupportedHashes())
 	if want := unhex(t, "0002 0003 0004 0005"); !bytes.Equal(data, want) {
 		t.Errorf("encoded %x, want %x", data, want)
 	}
@@ -171,10 +171,10 @@ func TestSignatureHashesNotify(t *testing.T) {
 	if err != nil || len(hs) != 4 || hs[2] != 7 {
 		t.Fatalf("parse: %v %v", hs, err)
 	}
-	if h, ok := SelectHash(SupportedHashes, hs); !ok || h != HashSHA2_256 {
+	if h, ok := SelectHash(SupportedHashes(), hs); !ok || h != HashSHA2_256 {
 		t.Errorf("SelectHash = %v %v, want SHA2-256", h, ok)
 	}
-	if _, ok := SelectHash(SupportedHashes, []HashAlgorithm{HashSHA1}); ok {
+	if _, ok := SelectHash(SupportedHashes(), []HashAlgorithm{HashSHA1}); ok {
 		t.Errorf("SelectHash chose something from a SHA-1-only peer")
 	}
 	for _, bad := range [][]byte{nil, {0}, {0, 2, 0}, make([]byte, 2*MaxSignatureHashes+2)} {

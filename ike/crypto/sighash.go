@@ -29,9 +29,12 @@ const (
 	HashIdentity HashAlgorithm = 5 // RFC 8420: EdDSA signs the data itself
 )
 
-// SupportedHashes is what this package can verify, in our order of
-// preference; it is the natural content of our SIGNATURE_HASH_ALGORITHMS.
-var SupportedHashes = []HashAlgorithm{HashSHA2_256, HashSHA2_384, HashSHA2_512, HashIdentity}
+// SupportedHashes returns what this package can verify, in our order of
+// preference: the natural content of our SIGNATURE_HASH_ALGORITHMS. The
+// slice is fresh on every call.
+func SupportedHashes() []HashAlgorithm {
+	return []HashAlgorithm{HashSHA2_256, HashSHA2_384, HashSHA2_512, HashIdentity}
+}
 
 // String names the algorithm as IANA does.
 func (h HashAlgorithm) String() string {
