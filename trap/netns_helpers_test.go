@@ -2,6 +2,9 @@ package trap
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"strings"
 	"net"
 	"net/netip"
 	"sync"
@@ -253,4 +256,32 @@ func (a *acquires) any(dst netip.Addr) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return len(a.got[dst]) > 0
+}
+
+// setLarvalDrop sets net.core.xfrm_larval_drop in ns (per namespace): with
+// false, packets that hit a trap wait in the kernel's queue on the policy
+// instead of being dropped, as oe-agentd configures it.
+func setLarvalDrop(t *testing.T, ns *testenv.Netns, drop bool) {
+	t.Helper()
+	const path = "/proc/sys/net/core/xfrm_larval_drop"
+	want := "0"
+	if drop {
+		want = "1"
+	}
+	err := ns.Do(func() error {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			return err
+		}
+		got, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(string(got)) != want {
+			return fmt.Errorf("%s reads %q after writing %s", path, got, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("set xfrm_larval_drop in %s: %v", ns.Name, err)
+	}
 }

@@ -23,7 +23,7 @@ func TestNetnsPeerShunts(t *testing.T) {
 	west, east := testenv.NewNetns(t), testenv.NewNetns(t)
 	testenv.Veth(t, west, "veth0", []string{"192.0.2.1/24", "2001:db8::1/64"},
 		east, "veth0", []string{"192.0.2.2/24", "2001:db8::2/64"})
-	west.Run(t, "sysctl", "-q", "-w", "net.core.xfrm_larval_drop=0")
+	setLarvalDrop(t, west, false)
 	base := Input{Groups: map[Group][]Dest{}}
 	for _, f := range families {
 		for _, a := range []netip.Addr{f.trapped, f.clear, f.blocked} {

@@ -69,7 +69,7 @@ func TestNetnsReconcileTraffic(t *testing.T) {
 		west.Run(t, "ip", "route", "add", f.prefix.String(), "via", f.next.String())
 	}
 	// Queue packets on a trap instead of dropping them, as oe-agentd does.
-	west.Run(t, "sysctl", "-q", "-w", "net.core.xfrm_larval_drop=0")
+	setLarvalDrop(t, west, false)
 	// Another daemon's policy (libreswan-like priority and reqid).
 	foreign := []string{"src", "192.0.2.1/32", "dst", "198.51.100.99/32", "dir", "out", "priority", "1000",
 		"tmpl", "proto", "esp", "reqid", "16384", "mode", "transport"}
