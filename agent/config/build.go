@@ -100,11 +100,11 @@ func (b *builder) lint(sec *Section) {
 	for _, e := range sec.Entries {
 		var canon string
 		var known bool
-		var vocabulary []string
+		vocabulary := connVocabulary
 		if sec.Kind == "config" {
 			canon = canonSetupKey(e.Key)
 			_, known = setupKeys[canon]
-			vocabulary = setupVocabulary()
+			vocabulary = setupVocabulary
 			if !known && isConnKey(e.Key) {
 				b.errs.addf(e.Pos, sec.Title(), e.Key, "key %q belongs in a conn section, not in config setup", e.Key)
 				continue
@@ -112,7 +112,6 @@ func (b *builder) lint(sec *Section) {
 		} else {
 			canon = canonConnKey(e.Key)
 			known = isConnKey(canon)
-			vocabulary = connVocabulary()
 			if !known {
 				if _, isSetup := setupKeys[canonSetupKey(e.Key)]; isSetup {
 					b.errs.addf(e.Pos, sec.Title(), e.Key, "key %q belongs in config setup, not in a conn section", e.Key)
@@ -125,7 +124,7 @@ func (b *builder) lint(sec *Section) {
 			if hint, ok := unsupportedKeys[strings.ToLower(e.Key)]; ok {
 				msg += ": " + hint
 			} else {
-				msg += didYouMean(strings.ToLower(e.Key), vocabulary)
+				msg += didYouMean(strings.ToLower(e.Key), vocabulary())
 			}
 			b.errs.add(&Error{Pos: e.Pos, Section: sec.Title(), Key: e.Key, Msg: msg})
 			continue
