@@ -3,10 +3,10 @@ package trap
 import (
 	"context"
 	"fmt"
-	"os"
-	"strings"
 	"net"
 	"net/netip"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
