@@ -122,6 +122,10 @@ func LoadBundle(fsys fs.FS, path string) (*Bundle, error) {
 	if b.Secrets != nil {
 		crossCheckSecrets(b, errs)
 	}
+	if s.OE && !s.OEAuthNull && b.HostKey == nil && errs.Len() == 0 {
+		errs.add(&Error{Pos: setupPos(s), Section: "config setup", Key: "oe-authnull",
+			Msg: "oe-authnull=no but there is no host key (" + s.HostKey + "): opportunistic encryption could never authenticate this host"})
+	}
 	if errs.Len() > 0 {
 		return nil, errs.Err()
 	}
@@ -159,6 +163,14 @@ func crossCheckSecrets(b *Bundle, errs *ErrorList) {
 				m, idText(e), map[AuthMethod]string{AuthRSASig: "RSA", AuthECDSA: "ECDSA", AuthEdDSA: "EDDSA"}[m], secretsName(b))
 		}
 	}
+}
+
+// setupPos is where config setup is, or the main file if there is none.
+func setupPos(s *Setup) Pos {
+	if s.Pos.File != "" {
+		return s.Pos
+	}
+	return Pos{File: DefaultConfigPath}
 }
 
 func secretsName(b *Bundle) string { return b.Config.Setup.Secrets }

@@ -64,6 +64,12 @@ func TestLoadBundleErrors(t *testing.T) {
 		}, []string{
 			`/etc/oe-agent/conf.d/10-site.conf:8: conn site-defaults: duplicate key "esp" (already set at line 4)`,
 		}},
+		{"OE without NULL auth needs a host key", func(m map[string][]byte) {
+			delete(m, "etc/oe-agent/hostkey.pem")
+			m["etc/oe-agent/oe-agent.conf"] = []byte(strings.Replace(string(m["etc/oe-agent/oe-agent.conf"]), "mark=0x10/0xff\n\tauto=route", "mark=0x10/0xff\n\tauto=ignore", 1))
+		}, []string{
+			`/etc/oe-agent/oe-agent.conf:4: config setup: oe-authnull=no but there is no host key (/etc/oe-agent/hostkey.pem): opportunistic encryption could never authenticate this host`,
+		}},
 		{"missing trust anchor file", func(m map[string][]byte) {
 			delete(m, "usr/share/dns/root.key")
 		}, []string{

@@ -51,7 +51,7 @@ var connKeys = map[string]func(x *connCtx, v string) error{
 	"rekeymargin": func(x *connCtx, v string) (err error) { x.c.RekeyMargin, err = ParseDuration(v); return },
 	"rekeyfuzz": func(x *connCtx, v string) error {
 		n, err := strconv.Atoi(strings.TrimSuffix(v, "%"))
-		if err != nil || n < 0 || n > 1000 || !strings.HasSuffix(v, "%") && v != "0" {
+		if err != nil || n < 0 || n > 1000 {
 			return fmt.Errorf("invalid value %q (expected a percentage 0%%-1000%%)", v)
 		}
 		x.c.RekeyFuzz = n

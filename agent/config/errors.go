@@ -108,11 +108,19 @@ func (l *ErrorList) Err() error {
 	return l
 }
 
+// sort orders errors by file (in the order files first appear, which is
+// the order they were read) and line.
 func (l *ErrorList) sort() {
+	rank := make(map[string]int)
+	for _, e := range l.Errs {
+		if _, ok := rank[e.File]; !ok {
+			rank[e.File] = len(rank)
+		}
+	}
 	sort.SliceStable(l.Errs, func(i, j int) bool {
 		a, b := l.Errs[i], l.Errs[j]
 		if a.File != b.File {
-			return false // keep the order files were read in
+			return rank[a.File] < rank[b.File]
 		}
 		return a.Line < b.Line
 	})

@@ -39,6 +39,9 @@ func lexLine(s string) (rawLine, error) {
 		return rawLine{kind: lineBlank}, nil
 	}
 	if indented {
+		if w, _, ok := strings.Cut(t, " "); ok && (w == "conn" || w == "config" || w == "include" || w == "version") {
+			return rawLine{}, errors.New(`"` + w + `" must start at the beginning of the line; only a section's entries are indented`)
+		}
 		return lexEntry(t)
 	}
 	fields, err := splitWords(t)

@@ -119,7 +119,8 @@ func (p *docParser) file(name string, stack []string, from Pos) {
 	stack = append(stack, name)
 
 	var cur *Section
-	for i, line := range strings.Split(string(data), "\n") {
+	text := strings.TrimPrefix(string(data), "\ufeff") // a UTF-8 byte order mark some editors write
+	for i, line := range strings.Split(text, "\n") {
 		pos := Pos{File: name, Line: i + 1}
 		l, err := lexLine(line)
 		if err != nil {

@@ -102,7 +102,7 @@ func TestIncludes(t *testing.T) {
 
 // TestLexing covers quoting, comments and brace lists.
 func TestLexing(t *testing.T) {
-	conf := "# leading comment\n" +
+	conf := "\ufeff# leading comment after a byte order mark\n" +
 		"config setup\n" +
 		"\tdns-resolvers = \"192.0.2.53 198.51.100.53\"   # spaces around = are fine\n" +
 		"\tsecrets=\"/etc/oe agent/#secrets\"\n" +

@@ -39,6 +39,25 @@ func (x *connCtx) check() {
 	}
 	x.checkAuth()
 	x.checkTimers()
+	x.checkAutoPeer()
+}
+
+// checkAutoPeer refuses initiating towards an unknown peer: with %any on
+// one side that side is the peer (our own address is never %any), and
+// neither auto=start nor a tunnel-mode trap can know where to send IKE.
+// strongSwan likewise allows wildcard traps in transport mode only, where
+// the peer is the destination of the trapped packet.
+func (x *connCtx) checkAutoPeer() {
+	c := x.c
+	if c.Left.Host.Kind != HostAny && c.Right.Host.Kind != HostAny {
+		return
+	}
+	switch {
+	case c.Auto == AutoStart:
+		x.errAt("auto", "auto=start needs the peer's address, but one side is %%any (use auto=add to wait for the peer, or auto=route with type=transport)")
+	case c.Auto == AutoRoute && c.Type == TypeTunnel:
+		x.errAt("auto", "auto=route in tunnel mode needs the peer's address, but one side is %%any (a trap can only find the peer with type=transport, where it is the packet's destination)")
+	}
 }
 
 var manualOnlyKeys = []string{"spi", "espenckey", "espauthkey", "leftespspi", "rightespspi",
@@ -130,7 +149,7 @@ func (x *connCtx) checkAuth() {
 			needKey = true
 		}
 		k := side.e.PubKey
-		if k.Key != nil && !pubKeyMatches(k.Key, m) {
+		if k.Key != nil && m.NeedsPubKey() && !pubKeyMatches(k.Key, m) {
 			x.errAt(side.name+"rsasigkey", "%srsasigkey is an %s key, which cannot be used with %s authentication",
 				side.name, keyTypeName(k.Key), m)
 		}
