@@ -316,4 +316,3 @@ func appendUniqT(l []Transform, v Transform) []Transform {
 	}
 	return append(l, v)
 }
-
