@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"errors"
 	"fmt"
 	"io/fs"
 )
@@ -46,7 +47,11 @@ func (k *HostKey) AuthMethod() AuthMethod {
 func LoadHostKey(fsys fs.FS, name string) (*HostKey, error) {
 	data, err := readSecretFile(fsys, name)
 	if err != nil {
-		return nil, fmt.Errorf("config: host key: %w", err)
+		var me *ModeError
+		if errors.As(err, &me) {
+			return nil, fmt.Errorf("config: host key: %w", err)
+		}
+		return nil, &causeError{msg: "config: host key " + name + ": " + errText(err), err: err}
 	}
 	s, err := parsePEMPrivateKey(data)
 	if err != nil {
@@ -54,3 +59,14 @@ func LoadHostKey(fsys fs.FS, name string) (*HostKey, error) {
 	}
 	return &HostKey{Path: name, Signer: s}, nil
 }
+
+// causeError is an error with its own text that still unwraps to its cause
+// (so errors.Is(err, fs.ErrNotExist) works without repeating the cause's
+// text).
+type causeError struct {
+	msg string
+	err error
+}
+
+func (e *causeError) Error() string { return e.msg }
+func (e *causeError) Unwrap() error { return e.err }
