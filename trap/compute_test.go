@@ -83,6 +83,25 @@ func checkSetInvariants(t *testing.T, s *Set) {
 			t.Errorf("entries out of order at %d", i)
 		}
 	}
+	// The kernel must never choose between two matching policies of one
+	// priority: its choice would depend on insertion order.
+	if len(s.Entries) > 400 {
+		return
+	}
+	for i, a := range s.Entries {
+		for _, b := range s.Entries[i+1:] {
+			if a.Policy.Dir == b.Policy.Dir && a.Policy.Priority == b.Policy.Priority && overlap(a.Policy.Selector, b.Policy.Selector) {
+				t.Errorf("equal priorities for overlapping selectors: %s and %s", a, b)
+			}
+		}
+	}
+}
+
+// overlap reports whether some packet matches both selectors.
+func overlap(a, b xfrm.Selector) bool {
+	port := func(x, y uint16) bool { return x == 0 || y == 0 || x == y }
+	return a.Src.Overlaps(b.Src) && a.Dst.Overlaps(b.Dst) &&
+		(a.Proto == 0 || b.Proto == 0 || a.Proto == b.Proto) && port(a.SrcPort, b.SrcPort) && port(a.DstPort, b.DstPort)
 }
 
 // siteInput is a realistic configuration: OE for everything, a clear

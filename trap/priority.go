@@ -66,7 +66,7 @@ func (l Layer) String() string {
 // group, and a per-peer /32 or /128 beats every group trap.
 const (
 	layerWidth     uint32 = 0x100000
-	MaxSpecificity uint32 = (128*129+128)*4 + 3
+	MaxSpecificity uint32 = (128*129+128)*5 + 4
 )
 
 // LayerBase returns the lowest priority of layer l's sub-band.
@@ -86,23 +86,29 @@ func LayerOf(prio uint32) (Layer, bool) {
 // Specificity ranks a selector by how narrow it is, from 0 (everything)
 // to MaxSpecificity (one protocol and both ports between two hosts):
 //
-//	(remoteBits*129 + localBits)*4 + ports
+//	(remoteBits*129 + localBits)*5 + ports
 //
-// ports is 0 for any protocol, 1 for a protocol, 2 for a protocol and one
-// port, 3 for a protocol and both ports. IPv4 and IPv6 selectors never
-// match the same packet, so their scales need not agree.
+// ports is 0 for any protocol, 1 for a protocol, 2 for a protocol and the
+// local port, 3 for a protocol and the remote port, 4 for a protocol and
+// both ports. Two selectors of one specificity that overlap therefore have
+// the same prefixes and protocol, and then ports, so they are the same
+// selector: the kernel never has to choose between equal priorities. IPv4
+// and IPv6 selectors never match the same packet, so their scales need not
+// agree.
 func Specificity(remote, local netip.Prefix, proto uint8, localPort, remotePort uint16) uint32 {
 	ports := uint32(0)
-	if proto != 0 {
+	switch {
+	case proto == 0:
+	case localPort != 0 && remotePort != 0:
+		ports = 4
+	case remotePort != 0:
+		ports = 3
+	case localPort != 0:
+		ports = 2
+	default:
 		ports = 1
-		if localPort != 0 {
-			ports++
-		}
-		if remotePort != 0 {
-			ports++
-		}
 	}
-	return (uint32(remote.Bits())*129+uint32(local.Bits()))*4 + ports
+	return (uint32(remote.Bits())*129+uint32(local.Bits()))*5 + ports
 }
 
 // Priority is the priority of an entry of layer l with the given

@@ -157,8 +157,8 @@ func TestReconcileTrapToBlockIsAtomic(t *testing.T) {
 	calls := k.takeCalls()
 	want := []string{
 		"list",
-		"update src 203.0.113.0/24 dst 192.0.2.1/32 dir in priority 0x0e40d323",
-		"update src 192.0.2.1/32 dst 203.0.113.0/24 dir out priority 0x0e40d323",
+		"update src 203.0.113.0/24 dst 192.0.2.1/32 dir in priority 0x0e4107ec",
+		"update src 192.0.2.1/32 dst 203.0.113.0/24 dir out priority 0x0e4107ec",
 	}
 	if strings.Join(calls, "\n") != strings.Join(want, "\n") {
 		t.Errorf("calls:\n%s\nwant:\n%s", strings.Join(calls, "\n"), strings.Join(want, "\n"))
