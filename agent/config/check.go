@@ -107,7 +107,7 @@ func LoadBundle(fsys fs.FS, path string) (*Bundle, error) {
 	for _, f := range s.DNSSECAnchors {
 		data, err := readFile(fsys, f)
 		if err != nil {
-			errs.add(&Error{Pos: s.Pos, Section: "config setup", Key: "dnssec-anchors",
+			errs.add(&Error{Pos: setupPos(cfg), Section: "config setup", Key: "dnssec-anchors",
 				Msg: "dnssec-anchors: cannot read " + f + ": " + errText(err), Err: err})
 			continue
 		}
@@ -123,7 +123,7 @@ func LoadBundle(fsys fs.FS, path string) (*Bundle, error) {
 		crossCheckSecrets(b, errs)
 	}
 	if s.OE && !s.OEAuthNull && b.HostKey == nil && errs.Len() == 0 {
-		errs.add(&Error{Pos: setupPos(s), Section: "config setup", Key: "oe-authnull",
+		errs.add(&Error{Pos: setupPos(cfg), Section: "config setup", Key: "oe-authnull",
 			Msg: "oe-authnull=no but there is no host key (" + s.HostKey + "): opportunistic encryption could never authenticate this host"})
 	}
 	if errs.Len() > 0 {
@@ -166,11 +166,11 @@ func crossCheckSecrets(b *Bundle, errs *ErrorList) {
 }
 
 // setupPos is where config setup is, or the main file if there is none.
-func setupPos(s *Setup) Pos {
-	if s.Pos.File != "" {
-		return s.Pos
+func setupPos(cfg *Config) Pos {
+	if cfg.Setup.Pos.File != "" {
+		return cfg.Setup.Pos
 	}
-	return Pos{File: DefaultConfigPath}
+	return Pos{File: cfg.Files[0]}
 }
 
 func secretsName(b *Bundle) string { return b.Config.Setup.Secrets }

@@ -41,4 +41,40 @@
 // Precedence of a conn's settings: its own entries, then the sections named
 // by its also= entries in order (recursively, depth first; the first setting
 // found wins), then conn %default.
+//
+// # config setup keys
+//
+//	oe=yes|no                     opportunistic encryption on (default yes)
+//	oe-authnull=yes|no            RFC 7619 NULL auth for OE peers without IPSECKEY (yes)
+//	oe-shunt-lifetime=DURATION    how long a failed OE peer is not retried (15m)
+//	oe-negotiation-shunt=hold|pass|drop   packets while OE negotiates (hold)
+//	oe-policy-dir=DIR             policy group files (/etc/oe-agent/policies)
+//	dns-resolvers=ADDR[:PORT],... IPSECKEY resolvers (%resolvconf: /etc/resolv.conf)
+//	dnssec-anchors=FILE,...       trust anchors (/usr/share/dns/root.key)
+//	logformat=console|json  loglevel=debug|info|warn|error
+//	ctlsocket=PATH  secrets=PATH  hostkey=PATH
+//
+// # conn keys
+//
+//	type=tunnel|transport|passthrough|drop     auto=ignore|add|route|start
+//	keying=auto|manual  keyexchange=ikev2  also=NAME
+//	authby=rsasig|ecdsa|eddsa|secret|null|never
+//	left=, right=            IP address, DNS name, %defaultroute[6], %any[6]
+//	leftsubnet=CIDR,...      ({a b} and leftsubnets= accepted)
+//	leftid=                  IP, @fqdn, user@domain, %null, %any, %fromdns
+//	leftauth=                as authby=, for one end (asymmetric auth)
+//	leftrsasigkey=           0s<base64>|0x<hex> (RFC 3110 RSA, Ed25519, ECDSA,
+//	                         DER SPKI), a PEM file, %dns, %dnsondemand
+//	                         (leftpubkey= is the same key)
+//	leftprotoport=PROTO[/PORT]
+//	ike=, esp=               proposals, libreswan or strongSwan spelling (see
+//	                         ParseProposals); a trailing ! is strict
+//	ikelifetime=8h salifetime=8h rekey=yes rekeymargin=9m rekeyfuzz=100%
+//	keyingtries=%forever dpddelay=0 dpdtimeout=150s dpdaction=clear|hold|restart
+//	replay-window=128 mark=VALUE[/MASK]
+//	spi=, leftespspi=, espenckey=, leftespenckey=, espauthkey=,
+//	leftespauthkey=          keying=manual only (see ManualKeying)
+//
+// Every left* key has a right* twin. Durations are bare seconds or
+// number+unit sequences (ParseDuration).
 package config

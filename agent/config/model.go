@@ -213,7 +213,8 @@ type End struct {
 	ProtoPort ProtoPort
 }
 
-// AuthMethod returns the method this end authenticates with.
+// EndAuth returns the method end e (c.Left or c.Right) authenticates with:
+// its own leftauth=/rightauth= if set, else authby=.
 func (c *Conn) EndAuth(e *End) AuthMethod {
 	if e.Auth != AuthUnset {
 		return e.Auth
