@@ -17,6 +17,11 @@ type DispatcherConfig struct {
 	// Responder is the policy for IKE SAs the peer initiates; nil makes a
 	// Dispatcher that only initiates.
 	Responder *Config
+	// ResponderFor, when set, chooses the policy per peer instead of
+	// Responder, after the cookie check (so a spoofed flood does not
+	// reach it); nil refuses the peer. It is called from the goroutine
+	// that calls Route and must not block.
+	ResponderFor func(local, remote netip.AddrPort) *Config
 	// CookieThreshold is the number of half-open responder SAs from which
 	// on IKE_SA_INIT requests must carry a valid cookie (RFC 7296 §2.6).
 	// Zero means 32; negative means always.
@@ -198,7 +203,7 @@ func (d *Dispatcher) Handle(now time.Time, local, remote netip.AddrPort, b []byt
 // newResponder runs the cookie check and, if it passes, creates and
 // registers a responder SA.
 func (d *Dispatcher) newResponder(now time.Time, local, remote netip.AddrPort, h wire.Header, b []byte) (*SA, []Action, error) {
-	if d.cfg.Responder == nil {
+	if d.cfg.Responder == nil && d.cfg.ResponderFor == nil {
 		return nil, nil, fmt.Errorf("%w: not accepting IKE SAs", ErrUnknownSPI)
 	}
 	m, err := wire.Decode(b)
@@ -246,7 +251,16 @@ func (d *Dispatcher) newResponder(now time.Time, local, remote netip.AddrPort, h
 	if full {
 		return nil, nil, fmt.Errorf("%w: %d half-open IKE SAs", ErrBusy, d.cfg.MaxHalfOpen)
 	}
-	sa := newSA(d.cfg.Responder, local, remote, false, now, d)
+	cfg := d.cfg.Responder
+	if d.cfg.ResponderFor != nil {
+		if cfg = d.cfg.ResponderFor(local, remote); cfg == nil {
+			return nil, nil, fmt.Errorf("%w: no policy for %v", ErrRefused, remote)
+		}
+		if err := cfg.validate(); err != nil {
+			return nil, nil, err
+		}
+	}
+	sa := newSA(cfg, local, remote, false, now, d)
 	if err := sa.respondInit(now, h, m.Payloads, b); err != nil {
 		return nil, sa.take(), err
 	}

@@ -68,6 +68,8 @@ var (
 	// ErrBusy: a command cannot run now (e.g. a rekey of something that is
 	// already being rekeyed or deleted).
 	ErrBusy = errors.New("ike: operation already in progress")
+	// ErrRefused: the Dispatcher's ResponderFor has no policy for the peer.
+	ErrRefused = errors.New("ike: peer refused by policy")
 	// ErrNoChild: no Child SA has the given SPI.
 	ErrNoChild = errors.New("ike: no such Child SA")
 	// ErrHalfOpenExpired: a responder IKE SA did not complete IKE_AUTH in

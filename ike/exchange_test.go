@@ -371,30 +371,53 @@ func TestSimultaneousDelete(t *testing.T) {
 	}
 }
 
-// TestSimultaneousIKERekey: both ends rekey the IKE SA at once; the
-// collision is refused on both sides and retried after random delays
-// until one wins.
+// TestSimultaneousIKERekey: both ends rekey the IKE SA at once (RFC 7296
+// §2.8.2). Both exchanges complete; the IKE SA made with the lowest nonce
+// is deleted by its initiator, the old one by the survivor's initiator,
+// and both ends agree on the survivor without a retry.
 func TestSimultaneousIKERekey(t *testing.T) {
-	icfg, rcfg := pskConfigs()
-	p := iketest.NewPair(t, icfg, rcfg, ike.DispatcherConfig{})
-	p.Handshake()
-	p.I.Events()
-	p.R.Events()
-	isa, rsa := p.Init, p.R.SA()
-	p.I.Do(isa, isa.RekeyIKE)
-	p.R.Do(rsa, rsa.RekeyIKE)
-	p.Advance(time.Minute)
-	ir, rr := iketest.Find[ike.IKERekeyed](p.I.Events()), iketest.Find[ike.IKERekeyed](p.R.Events())
-	if len(ir) != 1 || len(rr) != 1 || ir[0].SPIi != rr[0].SPIi || ir[0].SPIr != rr[0].SPIr {
-		t.Fatalf("IKERekeyed %v / %v", ir, rr)
-	}
-	if !isa.Established() || !rsa.Established() || len(isa.Children()) != 1 {
-		t.Fatal("SA lost in the collision")
-	}
-	// And the new IKE SA works.
-	p.I.Do(isa, isa.CreateChild)
-	p.Run()
-	if len(isa.Children()) != 2 || len(rsa.Children()) != 2 {
-		t.Fatalf("children %d/%d", len(isa.Children()), len(rsa.Children()))
+	for i := 0; i < 8; i++ {
+		icfg, rcfg := pskConfigs()
+		p := iketest.NewPair(t, icfg, rcfg, ike.DispatcherConfig{})
+		p.Handshake()
+		p.I.Events()
+		p.R.Events()
+		isa, rsa := p.Init, p.R.SA()
+		p.I.Sent()
+		p.R.Sent()
+		p.I.Do(isa, isa.RekeyIKE)
+		p.R.Do(rsa, rsa.RekeyIKE)
+		p.Run()
+		ir, rr := iketest.Find[ike.IKERekeyed](p.I.Events()), iketest.Find[ike.IKERekeyed](p.R.Events())
+		if len(ir) != 1 || len(rr) != 1 || ir[0].SPIi != rr[0].SPIi || ir[0].SPIr != rr[0].SPIr {
+			t.Fatalf("IKERekeyed %v / %v", ir, rr)
+		}
+		if a, b := isa.SPIs(); a != ir[0].SPIi || b != ir[0].SPIr {
+			t.Fatalf("initiator uses %x/%x", a, b)
+		}
+		// Two CREATE_CHILD_SA and two INFORMATIONAL (the deletes of the
+		// old and of the redundant IKE SA) requests in all.
+		reqs := map[wire.ExchangeType]int{}
+		for _, d := range append(p.I.Sent(), p.R.Sent()...) {
+			if h := d.Header(t); !h.IsResponse() {
+				reqs[h.Exchange]++
+			}
+		}
+		if reqs[wire.ExchangeCreateChildSA] != 2 || reqs[wire.ExchangeInformational] != 2 {
+			t.Fatalf("requests %v", reqs)
+		}
+		if !isa.Established() || !rsa.Established() || len(isa.Children()) != 1 {
+			t.Fatal("SA lost in the collision")
+		}
+		// Nothing left to retransmit, and the survivor works.
+		p.Advance(2 * time.Minute)
+		if len(p.I.Sent())+len(p.R.Sent()) != 0 {
+			t.Fatal("traffic after the collision settled")
+		}
+		p.I.Do(isa, isa.CreateChild)
+		p.Run()
+		if len(isa.Children()) != 2 || len(rsa.Children()) != 2 {
+			t.Fatalf("children %d/%d", len(isa.Children()), len(rsa.Children()))
+		}
 	}
 }

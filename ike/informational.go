@@ -130,11 +130,26 @@ func (s *SA) handleInformationalRequest(now time.Time, g *ikeGen, h wire.Header,
 	}
 	if deleteIKE {
 		s.respond(g, h, nil)
-		if g == s.old {
-			s.dropOld()
-			return nil
+		switch {
+		case s.isRetired(g):
+			s.dropGen(g)
+		case s.collision != nil && g == s.collision.g:
+			// The peer found its rekey redundant (RFC 7296 §2.8.2)
+			// before our own exchange finished.
+			if s.disp != nil {
+				s.disp.unregister(g.localSPI())
+			}
+			s.collision = nil
+		case s.collision != nil:
+			// The peer's rekey won and it deleted the old IKE SA before
+			// our response arrived (reordering): adopt its IKE SA.
+			adopt, old := s.collision.g, s.cur
+			s.collision, s.ikeRekey = nil, nil
+			s.switchGen(now, adopt)
+			s.dropGen(old)
+		default:
+			s.close(ErrPeerDeleted)
 		}
-		s.close(ErrPeerDeleted)
 		return nil
 	}
 	for _, c := range removed {

@@ -2,6 +2,7 @@ package ike
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/oe-agent/oe-agent/ike/wire"
@@ -89,10 +90,7 @@ func (s *SA) tick(now time.Time) {
 		s.close(ErrHalfOpenExpired)
 		return
 	}
-	for _, g := range []*ikeGen{s.cur, s.old} {
-		if g == nil {
-			continue
-		}
+	for _, g := range s.gens() {
 		if g.req != nil && !now.Before(g.req.next) {
 			s.retransmit(now, g)
 			if s.state == stateClosed {
@@ -100,8 +98,10 @@ func (s *SA) tick(now time.Time) {
 			}
 		}
 	}
-	if s.old != nil && !s.old.expires.IsZero() && !now.Before(s.old.expires) {
-		s.dropOld()
+	for _, g := range slices.Clone(s.retired) {
+		if !now.Before(g.expires) {
+			s.dropGen(g)
+		}
 	}
 	if !s.Established() {
 		return

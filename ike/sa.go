@@ -68,8 +68,12 @@ type SA struct {
 	natRemote      bool
 	halfOpenExpiry time.Time
 
-	cur *ikeGen // the IKE SA in use
-	old *ikeGen // the IKE SA being replaced, until its Delete completes
+	cur     *ikeGen   // the IKE SA in use
+	retired []*ikeGen // replaced or redundant IKE SAs, until their Delete completes
+	// ikeRekey is our outstanding IKE SA rekey, and collision the IKE SA
+	// the peer created by rekeying at the same time (RFC 7296 §2.8.2).
+	ikeRekey  *ikeRekeyState
+	collision *collided
 
 	peerID     Identity
 	peerMethod AuthMethod
@@ -327,10 +331,13 @@ func (s *SA) handle(now time.Time, local, remote netip.AddrPort, b []byte) error
 
 // genFor returns the generation whose SPIs h carries, or nil.
 func (s *SA) genFor(h wire.Header) *ikeGen {
-	for _, g := range []*ikeGen{s.cur, s.old} {
-		if g != nil && g.spiI == h.SPIi && g.spiR == h.SPIr {
+	for _, g := range s.gens() {
+		if g.spiI == h.SPIi && g.spiR == h.SPIr {
 			return g
 		}
+	}
+	if c := s.collision; c != nil && c.g.spiI == h.SPIi && c.g.spiR == h.SPIr {
+		return c.g
 	}
 	return nil
 }
@@ -435,10 +442,7 @@ func (s *SA) Deadline() time.Time {
 			d = t
 		}
 	}
-	for _, g := range []*ikeGen{s.cur, s.old} {
-		if g == nil {
-			continue
-		}
+	for _, g := range s.gens() {
 		if g.req != nil {
 			at(g.req.next)
 		}
