@@ -3,6 +3,7 @@ package trap
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/oe-agent/oe-agent/xfrm"
@@ -19,7 +20,8 @@ type Decision struct {
 	// Verdict is Out's verdict, or VerdictClear.
 	Verdict Verdict
 	// Exceptions are narrower entries (one protocol or port, such as a
-	// resolver's DNS) that beat Out for part of the traffic to Addr.
+	// resolver's DNS) that beat Out for part of the traffic to Addr with
+	// another verdict.
 	Exceptions []Entry
 	// Shadowed are entries for Out's selector that lost to it.
 	Shadowed []Entry
@@ -44,7 +46,7 @@ func (s *Set) Explain(addr netip.Addr) Decision {
 		if e.Policy.Dir != xfrm.DirOut || e.Policy.Selector.Proto == 0 || !e.Policy.Selector.Dst.Contains(addr) {
 			continue
 		}
-		if d.Out == nil || e.Policy.Priority < d.Out.Policy.Priority {
+		if d.Out == nil || (e.Policy.Priority < d.Out.Policy.Priority && e.Verdict != d.Out.Verdict) {
 			d.Exceptions = append(d.Exceptions, e)
 		}
 	}
@@ -100,7 +102,11 @@ func (d Decision) explain() string {
 		if src == nil {
 			src = d.In
 		}
-		fmt.Fprintf(&sb, "%s: %s %s (%s)", d.Addr, src.Owner, src.Source, src.Reason)
+		sb.WriteString(d.Addr.String())
+		if d.Out != nil && d.Out.Policy.Selector.Src.Bits() != 0 {
+			fmt.Fprintf(&sb, ", from %s", d.Out.Policy.Selector.Src)
+		}
+		fmt.Fprintf(&sb, ": %s %s (%s)", src.Owner, src.Source, src.Reason)
 		outV, inV := VerdictClear, VerdictClear
 		if d.Out != nil {
 			outV = d.Out.Verdict
@@ -109,12 +115,27 @@ func (d Decision) explain() string {
 			inV = d.In.Verdict
 		}
 		fmt.Fprintf(&sb, "; outgoing traffic %s; incoming traffic %s", verdictWords[outV], verdictWords[inV])
-		if d.Out != nil && d.Out.Policy.Selector.Src.Bits() != 0 {
-			fmt.Fprintf(&sb, " (for traffic from %s)", d.Out.Policy.Selector.Src)
-		}
 	}
+	// One clause per owner: "except proto tcp dport 53 and proto udp
+	// dport 53, which passes in clear (resolver 192.0.2.53:53)".
+	var owners []string
+	what := make(map[string][]string)
+	verdict := make(map[string]Verdict)
 	for _, e := range d.Exceptions {
-		fmt.Fprintf(&sb, "; except %s, which %s (%s)", narrowing(e.Policy.Selector), verdictWords[e.Verdict], e.Owner)
+		if _, ok := what[e.Owner]; !ok {
+			owners = append(owners, e.Owner)
+		}
+		n := narrowing(e.Policy.Selector)
+		if e.Owner == "ipv6-nd" {
+			n = "ICMPv6 neighbour discovery"
+		}
+		if !slices.Contains(what[e.Owner], n) {
+			what[e.Owner] = append(what[e.Owner], n)
+		}
+		verdict[e.Owner] = e.Verdict
+	}
+	for _, o := range owners {
+		fmt.Fprintf(&sb, "; except %s, which %s (%s)", strings.Join(what[o], " and "), verdictWords[verdict[o]], o)
 	}
 	if len(d.Shadowed) > 0 {
 		names := make([]string, len(d.Shadowed))

@@ -172,7 +172,7 @@ func TestResolverBypassBeatsEverything(t *testing.T) {
 	if d.Out == nil || d.Out.Owner != "conn c" || d.Verdict != VerdictDrop {
 		t.Errorf("other traffic to the resolver: %s", d.Explanation)
 	}
-	if len(d.Exceptions) != 2 || !strings.Contains(d.Explanation, "except proto udp dport 53") {
+	if len(d.Exceptions) != 2 || !strings.Contains(d.Explanation, "except proto tcp dport 53 and proto udp dport 53, which passes in clear") {
 		t.Errorf("exceptions %v: %s", d.Exceptions, d.Explanation)
 	}
 }
