@@ -156,7 +156,7 @@ func crossCheckSecrets(b *Bundle, errs *ErrorList) {
 			if b.HostKey != nil && b.HostKey.AuthMethod() == m {
 				continue
 			}
-			if sec, ok := b.Secrets.PrivateKey(endID(e)); ok && pubKeyMatches(sec.Signer.Public(), m) {
+			if _, ok := b.Secrets.SignerFor(endID(e), m); ok {
 				continue
 			}
 			errs.addf(c.Pos, title, "authby", "%s authentication of %s needs a private key: a matching host key or an %s entry in %s",

@@ -430,6 +430,25 @@ func (s *Secrets) PrivateKey(id ID) (*Secret, bool) {
 	return best, best != nil
 }
 
+// SignerFor returns the private key for local identity id that can sign
+// with method m (an RSA key for rsasig, and so on), preferring entries that
+// name id over those without indices.
+func (s *Secrets) SignerFor(id ID, m AuthMethod) (crypto.Signer, bool) {
+	best, bestScore := (*Secret)(nil), -1
+	for _, e := range s.Entries {
+		if e.Kind == SecretPSK || e.Signer == nil || !pubKeyMatches(e.Signer.Public(), m) {
+			continue
+		}
+		if sc := matchScore(e.IDs, id); sc > bestScore {
+			best, bestScore = e, sc
+		}
+	}
+	if best == nil {
+		return nil, false
+	}
+	return best.Signer, true
+}
+
 // matchScore rates how well indices match the wanted identities: -1 if
 // they do not, else 2 per exact match plus 1 per %any.
 func matchScore(indices []ID, want ...ID) int {

@@ -102,6 +102,24 @@ include secrets.d/*.secrets
 	if k, ok := s.PrivateKey(fqdn("other")); !ok || k.Kind != SecretRSA {
 		t.Errorf("PrivateKey(@other) = %v, want the first key without indices", k)
 	}
+	// SignerFor filters by what the method can use.
+	for _, tt := range []struct {
+		id   ID
+		m    AuthMethod
+		want string
+	}{
+		{fqdn("other"), AuthECDSA, "ECDSA-P-256"},
+		{fqdn("other"), AuthRSASig, "RSA-2048"},
+		{fqdn("host.example"), AuthEdDSA, "Ed25519"},
+	} {
+		sg, ok := s.SignerFor(tt.id, tt.m)
+		if !ok || keyTypeName(sg.Public()) != tt.want {
+			t.Errorf("SignerFor(%s, %s) = %v, %v; want %s", tt.id, tt.m, ok, sg != nil, tt.want)
+		}
+	}
+	if _, ok := s.SignerFor(fqdn("other"), AuthEdDSA); ok {
+		t.Error("SignerFor(@other, eddsa) found a key; the only Ed25519 key is for @host.example")
+	}
 }
 
 func TestParseSecretsErrors(t *testing.T) {
