@@ -201,8 +201,7 @@ func (r *Reconciler) update(ctx context.Context, p xfrm.Policy, res *Result) {
 // byPrecedence orders policies by priority (the kernel's precedence), then
 // by direction and selector for a stable order.
 func byPrecedence(a, b xfrm.Policy) int {
-	return cmp.Or(cmp.Compare(a.Priority, b.Priority), cmp.Compare(a.Dir, b.Dir),
-		cmp.Compare(a.Selector.String(), b.Selector.String()))
+	return cmp.Or(cmp.Compare(a.Priority, b.Priority), cmp.Compare(a.Dir, b.Dir), compareSelectors(a.Selector, b.Selector))
 }
 
 // samePolicy reports whether the kernel's policy have already is want: same

@@ -3,6 +3,7 @@ package trap
 import (
 	"cmp"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -138,7 +139,18 @@ func (s *Set) Describe() string {
 // the order of FormatPolicies, and of precedence within a direction.
 func compareEntries(a, b Entry) int {
 	return cmp.Or(cmp.Compare(a.Policy.Dir, b.Policy.Dir), cmp.Compare(a.Policy.Priority, b.Policy.Priority),
-		strings.Compare(a.Policy.Selector.String(), b.Policy.Selector.String()))
+		compareSelectors(a.Policy.Selector, b.Policy.Selector))
+}
+
+// compareSelectors orders selectors by destination, source, protocol and
+// ports, without formatting them (sets hold tens of thousands).
+func compareSelectors(a, b xfrm.Selector) int {
+	return cmp.Or(comparePrefixes(a.Dst, b.Dst), comparePrefixes(a.Src, b.Src), cmp.Compare(a.Proto, b.Proto),
+		cmp.Compare(a.SrcPort, b.SrcPort), cmp.Compare(a.DstPort, b.DstPort))
+}
+
+func comparePrefixes(a, b netip.Prefix) int {
+	return cmp.Or(a.Addr().Compare(b.Addr()), cmp.Compare(a.Bits(), b.Bits()))
 }
 
 // newSet keeps, for each kernel key, the entry of highest precedence
