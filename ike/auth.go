@@ -35,7 +35,7 @@ func (s *SA) sendAuthRequest(now time.Time) error {
 		ps = append(ps, s.cfg.Peer.ID.payload(true))
 	}
 	ps = append(ps, auth)
-	pc, cps, err := s.offerChild(false, nil)
+	pc, cps, err := s.offerChild(false, nil, 0)
 	if err != nil {
 		s.close(err)
 		return err

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/big"
+	"slices"
 	"time"
 
 	"github.com/oe-agent/oe-agent/ike/crypto"
@@ -75,7 +76,10 @@ func (s *SA) offeredChildProposals() []ChildProposal {
 // offerChild prepares a Child SA proposal: SA, TSi, TSr and
 // USE_TRANSPORT_MODE; for CREATE_CHILD_SA (create) also Ni and, with PFS,
 // KEi. rekey, when set, supplies the selectors and mode.
-func (s *SA) offerChild(create bool, rekey *child) (*pendingChild, []wire.Payload, error) {
+//
+// group, if non-zero, replaces the first proposal's first DH group for the
+// KE payload (after the peer answered INVALID_KE_PAYLOAD).
+func (s *SA) offerChild(create bool, rekey *child, group wire.DHGroup) (*pendingChild, []wire.Payload, error) {
 	props := s.offeredChildProposals()
 	if len(props) == 0 {
 		return nil, nil, fmt.Errorf("%w: no usable Child SA proposals", ErrConfig)
@@ -104,11 +108,14 @@ func (s *SA) offerChild(create bool, rekey *child) (*pendingChild, []wire.Payloa
 			return nil, nil, err
 		}
 		ps = append(ps, &wire.Nonce{Data: pc.ni})
-		if len(props[0].DH) > 0 {
-			if pc.dh, err = s.generateDH(props[0].DH[0]); err != nil {
+		if group == 0 && len(props[0].DH) > 0 {
+			group = props[0].DH[0]
+		}
+		if group != 0 {
+			if pc.dh, err = s.generateDH(group); err != nil {
 				return nil, nil, err
 			}
-			ps = append(ps, &wire.KE{Group: props[0].DH[0], Data: pc.dh.PublicValue()})
+			ps = append(ps, &wire.KE{Group: group, Data: pc.dh.PublicValue()})
 		}
 	}
 	ps = append(ps, &wire.TrafficSelectors{Selectors: pc.tsi}, &wire.TrafficSelectors{Responder: true, Selectors: pc.tsr})
@@ -338,6 +345,25 @@ func (s *SA) jitter() time.Duration {
 	}
 	v := new(big.Int).SetBytes(b)
 	return time.Duration(v.Mod(v, big.NewInt(int64(s.cfg.RekeyJitter))).Int64())
+}
+
+// pfsRetryGroup returns the group an INVALID_KE_PAYLOAD in rps asks for,
+// if we offer it for Child SAs and have not tried it yet (RFC 7296 §1.3).
+func (s *SA) pfsRetryGroup(rps []wire.Payload, tried wire.DHGroup) (wire.DHGroup, bool) {
+	n := wire.FindNotify(rps, wire.NotifyInvalidKEPayload)
+	if n == nil {
+		return 0, false
+	}
+	g, err := n.DHGroup()
+	if err != nil || g == tried {
+		return 0, false
+	}
+	for _, p := range s.offeredChildProposals() {
+		if slices.Contains(p.DH, g) {
+			return g, true
+		}
+	}
+	return 0, false
 }
 
 // childByOutbound finds a Child SA by the peer's SPI (the one the peer

@@ -266,7 +266,8 @@ func (d *Dispatcher) newResponder(now time.Time, local, remote netip.AddrPort, h
 	}
 	d.mu.Lock()
 	d.bySPI[sa.cur.spiR] = sa
-	d.byInit[initKey{remote, h.SPIi}] = sa
+	sa.initKey = initKey{remote, h.SPIi}
+	d.byInit[sa.initKey] = sa
 	d.all[sa] = struct{}{}
 	d.halfOpen++
 	d.mu.Unlock()
@@ -307,15 +308,16 @@ func (d *Dispatcher) forget(sa *SA, wasHalfOpen bool) {
 		return
 	}
 	delete(d.all, sa)
-	for spi, x := range d.bySPI {
-		if x == sa {
-			delete(d.bySPI, spi)
+	for _, g := range sa.gens() {
+		if d.bySPI[g.localSPI()] == sa {
+			delete(d.bySPI, g.localSPI())
 		}
 	}
-	for k, x := range d.byInit {
-		if x == sa {
-			delete(d.byInit, k)
-		}
+	if c := sa.collision; c != nil && d.bySPI[c.g.localSPI()] == sa {
+		delete(d.bySPI, c.g.localSPI())
+	}
+	if d.byInit[sa.initKey] == sa {
+		delete(d.byInit, sa.initKey)
 	}
 	if wasHalfOpen {
 		d.halfOpen--

@@ -421,3 +421,53 @@ func TestSimultaneousIKERekey(t *testing.T) {
 		}
 	}
 }
+
+// TestPFSInvalidKE: the initiator's PFS KE is in a group the responder
+// does not take for Child SAs; it retries with the group asked for.
+func TestPFSInvalidKE(t *testing.T) {
+	icfg, rcfg := pskConfigs()
+	icfg.ChildProposals = []ike.ChildProposal{{Encr: wire.EncrAESGCM16, KeyBits: 256, DH: []wire.DHGroup{wire.DHCurve25519, wire.DHECP256}}}
+	rcfg.ChildProposals = []ike.ChildProposal{{Encr: wire.EncrAESGCM16, KeyBits: 256, DH: []wire.DHGroup{wire.DHECP256}}}
+	p := iketest.NewPair(t, icfg, rcfg, ike.DispatcherConfig{})
+	p.Handshake()
+	p.I.Events()
+	sa := p.Init
+	p.I.Do(sa, sa.CreateChild)
+	p.Run()
+	ic := iketest.Find[ike.InstallChild](p.I.Events())
+	if len(ic) != 1 || ic[0].Child.PFS != wire.DHECP256 {
+		t.Fatalf("InstallChild %v, want one with PFS ECP_256", ic)
+	}
+	c := sa.Children()[0]
+	p.I.Do(sa, func(now time.Time) ([]ike.Action, error) { return sa.RekeyChild(now, c.InboundSPI) })
+	p.Run()
+	ic = iketest.Find[ike.InstallChild](p.I.Events())
+	if len(ic) != 1 || ic[0].Child.PFS != wire.DHECP256 || ic[0].Replaces != c.InboundSPI {
+		t.Fatalf("rekey InstallChild %v", ic)
+	}
+	if len(sa.Children()) != 2 || len(p.R.SA().Children()) != 2 {
+		t.Fatalf("children %d/%d", len(sa.Children()), len(p.R.SA().Children()))
+	}
+}
+
+// TestResponderFor picks the responder policy per peer; a peer without
+// policy is refused without state.
+func TestResponderFor(t *testing.T) {
+	icfg, rcfg := pskConfigs()
+	p := iketest.NewPair(t, icfg, nil, ike.DispatcherConfig{ResponderFor: func(_, remote netip.AddrPort) *ike.Config {
+		if remote.Addr() == iketest.InitiatorAddr.Addr() {
+			return rcfg
+		}
+		return nil
+	}})
+	p.Handshake()
+	other := p.AddEnd("stranger", netip.MustParseAddrPort("192.0.2.99:500"), ike.DispatcherConfig{})
+	sa := other.Initiate(icfg, iketest.ResponderAddr)
+	p.Run()
+	if errs := p.R.Errors(); len(errs) != 1 || !errors.Is(errs[0], ike.ErrRefused) {
+		t.Fatalf("stranger: %v, want ErrRefused", errs)
+	}
+	if sa.Established() || p.R.D.Stats().SAs != 1 {
+		t.Fatal("stranger got state")
+	}
+}

@@ -69,13 +69,21 @@ func (s *SA) commandOK() error {
 	return fmt.Errorf("%w: IKE SA is %v", ErrBusy, s.state)
 }
 
-func (s *SA) createChildCmd(now time.Time) bool {
-	pc, ps, err := s.offerChild(true, nil)
+func (s *SA) createChildCmd(now time.Time) bool { return s.createChild(now, 0) }
+
+// createChild sends CREATE_CHILD_SA for a new Child SA, with PFS group
+// group if non-zero, retrying once with the group the peer asks for.
+func (s *SA) createChild(now time.Time, group wire.DHGroup) bool {
+	pc, ps, err := s.offerChild(true, nil, group)
 	if err != nil {
 		s.emit(ChildFailed{Err: err})
 		return false
 	}
 	err = s.sendRequest(now, s.cur, wire.ExchangeCreateChildSA, ps, func(now time.Time, rps []wire.Payload) error {
+		if g, ok := s.pfsRetryGroup(rps, group); ok && group == 0 {
+			s.queueFront(func(now time.Time) bool { return s.createChild(now, g) })
+			return nil
+		}
 		nr, _ := wire.Find(rps, wire.PayloadNonce).(*wire.Nonce)
 		var nd []byte
 		if nr != nil {
@@ -90,12 +98,16 @@ func (s *SA) createChildCmd(now time.Time) bool {
 	return err == nil
 }
 
-func (s *SA) rekeyChildCmd(now time.Time, spi uint32) bool {
+func (s *SA) rekeyChildCmd(now time.Time, spi uint32) bool { return s.rekeyChild(now, spi, 0) }
+
+// rekeyChild sends CREATE_CHILD_SA rekeying the Child SA with inbound SPI
+// spi, with PFS group group if non-zero.
+func (s *SA) rekeyChild(now time.Time, spi uint32, group wire.DHGroup) bool {
 	c := s.children[spi]
 	if c == nil || c.state != childActive {
 		return false
 	}
-	pc, ps, err := s.offerChild(true, c)
+	pc, ps, err := s.offerChild(true, c, group)
 	if err != nil {
 		s.emit(ChildFailed{Err: err})
 		return false
@@ -105,6 +117,11 @@ func (s *SA) rekeyChildCmd(now time.Time, spi uint32) bool {
 	c.state = childRekeying
 	c.peerRekey = nil
 	err = s.sendRequest(now, s.cur, wire.ExchangeCreateChildSA, ps, func(now time.Time, rps []wire.Payload) error {
+		if g, ok := s.pfsRetryGroup(rps, group); ok && group == 0 && c.peerRekey == nil {
+			c.state = childActive
+			s.queueFront(func(now time.Time) bool { return s.rekeyChild(now, spi, g) })
+			return nil
+		}
 		s.finishChildRekey(now, c, pc, rps)
 		return nil
 	})

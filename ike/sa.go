@@ -43,11 +43,12 @@ func (s saState) String() string { return stateNames[s] }
 // An SA is not safe for concurrent use: one goroutine owns it (the driver's
 // loop for that SA). Deadline says when Tick must next be called.
 type SA struct {
-	cfg   *Config
-	log   *zap.Logger
-	rand  io.Reader
-	disp  *Dispatcher // nil for a standalone SA
-	stats *Stats
+	cfg     *Config
+	log     *zap.Logger
+	rand    io.Reader
+	disp    *Dispatcher // nil for a standalone SA
+	initKey initKey     // the Dispatcher's key for a responder SA
+	stats   *Stats
 
 	local, remote netip.AddrPort
 	initiator     bool // this end sent the first IKE_SA_INIT
@@ -394,6 +395,11 @@ func (s *SA) handleRequest(now time.Time, g *ikeGen, h wire.Header, b []byte, lo
 		return err
 	}
 	s.lastRecv = now
+	if !s.Established() && h.Exchange != wire.ExchangeIKEAuth {
+		// Nothing but IKE_AUTH before the peer is authenticated (RFC
+		// 7296 §1.2).
+		return fmt.Errorf("%w: %v request before IKE_AUTH", ErrUnexpected, h.Exchange)
+	}
 	switch h.Exchange {
 	case wire.ExchangeIKEAuth:
 		if g != s.cur {
