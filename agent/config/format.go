@@ -31,9 +31,9 @@ func fmtConn(w *strings.Builder, c *Conn) {
 			fmt.Fprintf(w, "\t%s=%s\n", k, quoteValue(v))
 		}
 	}
-	kv("type", typeName(c.Type))
-	kv("auto", [...]string{"ignore", "add", "route", "start"}[c.Auto])
-	kv("keying", [...]string{"auto", "manual"}[c.Keying])
+	kv("type", c.Type.String())
+	kv("auto", c.Auto.String())
+	kv("keying", c.Keying.String())
 	kv("authby", c.AuthBy.String())
 	fmtEnd(kv, "left", &c.Left)
 	fmtEnd(kv, "right", &c.Right)
@@ -51,7 +51,7 @@ func fmtConn(w *strings.Builder, c *Conn) {
 	}
 	kv("dpddelay", FormatDuration(c.DPDDelay))
 	kv("dpdtimeout", FormatDuration(c.DPDTimeout))
-	kv("dpdaction", [...]string{"clear", "hold", "restart"}[c.DPDAction])
+	kv("dpdaction", c.DPDAction.String())
 	kv("replay-window", strconv.FormatUint(uint64(c.ReplayWindow), 10))
 	kv("mark", c.Mark.String())
 	if m := c.Manual; m != nil {

@@ -49,6 +49,10 @@ const (
 	TypeDrop                        // no IPsec: a block policy for the selectors
 )
 
+func (t ConnType) String() string {
+	return [...]string{"tunnel", "transport", "passthrough", "drop"}[t]
+}
+
 // Auto is what the daemon does with a connection at start-up (auto=).
 type Auto int
 
@@ -59,6 +63,8 @@ const (
 	AutoStart              // loaded and initiated at once
 )
 
+func (a Auto) String() string { return [...]string{"ignore", "add", "route", "start"}[a] }
+
 // Keying says where a connection's SAs come from (keying=).
 type Keying int
 
@@ -66,6 +72,8 @@ const (
 	KeyingIKE    Keying = iota // IKEv2 (the default)
 	KeyingManual               // static SPIs and keys, for debugging
 )
+
+func (k Keying) String() string { return [...]string{"auto", "manual"}[k] }
 
 // AuthMethod is an IKEv2 authentication method (authby=, leftauth=).
 type AuthMethod int
@@ -93,6 +101,8 @@ const (
 	DPDHold                     // delete the SAs and re-install the trap: renegotiate on traffic
 	DPDRestart                  // delete the SAs and renegotiate at once
 )
+
+func (a DPDAction) String() string { return [...]string{"clear", "hold", "restart"}[a] }
 
 // Conn is one connection (a "conn" section), resolved and validated.
 type Conn struct {

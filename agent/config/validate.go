@@ -33,7 +33,7 @@ func (x *connCtx) check() {
 	x.checkEnds()
 	if c.Type == TypePassthrough || c.Type == TypeDrop {
 		if c.Auto != AutoRoute {
-			x.errAt("auto", "type=%s conns install a kernel policy only: use auto=route", typeName(c.Type))
+			x.errAt("auto", "type=%s conns install a kernel policy only: use auto=route", c.Type)
 		}
 		return
 	}
@@ -63,9 +63,6 @@ func (x *connCtx) checkAutoPeer() {
 var manualOnlyKeys = []string{"spi", "espenckey", "espauthkey", "leftespspi", "rightespspi",
 	"leftespenckey", "rightespenckey", "leftespauthkey", "rightespauthkey"}
 
-func typeName(t ConnType) string {
-	return [...]string{"tunnel", "transport", "passthrough", "drop"}[t]
-}
 
 // checkEnds checks addresses and selectors.
 func (x *connCtx) checkEnds() {
