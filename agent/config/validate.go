@@ -63,7 +63,6 @@ func (x *connCtx) checkAutoPeer() {
 var manualOnlyKeys = []string{"spi", "espenckey", "espauthkey", "leftespspi", "rightespspi",
 	"leftespenckey", "rightespenckey", "leftespauthkey", "rightespauthkey"}
 
-
 // checkEnds checks addresses and selectors.
 func (x *connCtx) checkEnds() {
 	c := x.c
