@@ -200,7 +200,9 @@ type Input struct {
 	// applies to: group policies are installed for traffic from (out) and
 	// to (in) each of them, so forwarded traffic is never trapped (OE is
 	// host to host). Empty means any source address, which
-	// also matches traffic this host forwards.
+	// also matches traffic this host forwards. A family without a local
+	// address gets no group policies (the host cannot send such traffic
+	// from a global address); recompute when addresses change.
 	Local []netip.Addr
 	// Groups maps each group to its destinations. A destination (prefix
 	// with protocol and ports) may appear in one group only.

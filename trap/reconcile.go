@@ -155,6 +155,7 @@ func (r *Reconciler) Apply(ctx context.Context, desired *Set) (Result, error) {
 			res.Failed = append(res.Failed, Failure{Op: OpAdd, Policy: p, Err: err})
 			continue
 		}
+		r.log.Debug("policy added", zap.Stringer("policy", p))
 		res.Added = append(res.Added, p)
 	}
 	var dels []xfrm.Policy
@@ -174,9 +175,14 @@ func (r *Reconciler) Apply(ctx context.Context, desired *Set) (Result, error) {
 			res.Failed = append(res.Failed, Failure{Op: OpDelete, Policy: p, Err: err})
 			continue
 		}
+		r.log.Debug("policy deleted", zap.Stringer("policy", p))
 		res.Deleted = append(res.Deleted, p)
 	}
-	r.log.Info("policies reconciled", zap.Int("added", len(res.Added)), zap.Int("updated", len(res.Updated)),
+	logf := r.log.Debug // an unchanged set is routine (oe reapplies on every peer change)
+	if res.Changed() || len(res.Failed) > 0 {
+		logf = r.log.Info
+	}
+	logf("policies reconciled", zap.Int("added", len(res.Added)), zap.Int("updated", len(res.Updated)),
 		zap.Int("deleted", len(res.Deleted)), zap.Int("unchanged", res.Unchanged), zap.Int("failed", len(res.Failed)))
 	if len(res.Failed) == 0 {
 		return res, nil
@@ -195,6 +201,7 @@ func (r *Reconciler) update(ctx context.Context, p xfrm.Policy, res *Result) {
 		res.Failed = append(res.Failed, Failure{Op: OpUpdate, Policy: p, Err: err})
 		return
 	}
+	r.log.Debug("policy updated", zap.Stringer("policy", p))
 	res.Updated = append(res.Updated, p)
 }
 
