@@ -12,7 +12,8 @@ import (
 // An Action is something the SA asks its driver to do: send a datagram,
 // program the kernel, or learn about a state change. Actions are returned in
 // the order they must be carried out. The concrete types are Send,
-// Established, InstallChild, DeleteChild, NeedPeerKey, IKERekeyed and Closed.
+// Established, InstallChild, DeleteChild, ChildFailed, NeedPeerKey, IKERekeyed,
+// RekeyDue and Closed.
 type Action interface{ action() }
 
 // Send asks the driver to send Data from Local to Remote over UDP.
@@ -69,6 +70,14 @@ type NeedPeerKey struct {
 	ID Identity
 }
 
+// RekeyDue reports, with Config.ExternalRekey, that a Child SA (ChildSPI,
+// its inbound SPI) or the IKE SA (IKE) reached its rekey time. Answer with
+// SA.RekeyChild / SA.RekeyIKE, or let it expire or delete it.
+type RekeyDue struct {
+	ChildSPI uint32
+	IKE      bool
+}
+
 // Closed reports that the IKE SA and all its Child SAs are gone (DeleteChild
 // actions for each precede it). Err is nil after an orderly delete.
 type Closed struct {
@@ -83,6 +92,7 @@ func (DeleteChild) action()  {}
 func (ChildFailed) action()  {}
 func (NeedPeerKey) action()  {}
 func (Closed) action()       {}
+func (RekeyDue) action()     {}
 
 // TrafficSelector is an IPv4 or IPv6 address range with an IP protocol and
 // port range (RFC 7296 §3.13.1).

@@ -401,6 +401,10 @@ func (s *SA) tickChildren(now time.Time) {
 		if !c.rekeyAt.IsZero() && !now.Before(c.rekeyAt) {
 			c.rekeyAt = time.Time{}
 			spi := c.sa.InboundSPI
+			if s.cfg.ExternalRekey {
+				s.emit(RekeyDue{ChildSPI: spi})
+				continue
+			}
 			s.enqueue(now, func(now time.Time) bool { return s.rekeyChildCmd(now, spi) })
 		}
 	}

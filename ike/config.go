@@ -53,6 +53,13 @@ type Config struct {
 	// make simultaneous rekeys (RFC 7296 §2.8.1) unlikely.
 	RekeyJitter time.Duration
 
+	// ExternalRekey makes the SA report RekeyDue at rekey time instead of
+	// rekeying by itself, so that the driver can decide (e.g. let an idle
+	// opportunistic Child SA expire, as libreswan does) and call
+	// RekeyChild, RekeyIKE, DeleteChild or Delete. Hard expiry still
+	// deletes a Child SA that was not replaced.
+	ExternalRekey bool
+
 	// Retransmit is the request retransmission policy (RFC 7296 §2.1).
 	Retransmit Retransmit
 	// DPDInterval is how long the peer may stay silent before a liveness

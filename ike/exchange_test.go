@@ -471,3 +471,58 @@ func TestResponderFor(t *testing.T) {
 		t.Fatal("stranger got state")
 	}
 }
+
+// TestNATDetection puts a NAT in front of the initiator (RFC 7296 §2.23):
+// the responder sees the initiator behind a NAT, the initiator sees a NAT
+// on its own side.
+func TestNATDetection(t *testing.T) {
+	icfg, rcfg := pskConfigs()
+	p := iketest.NewPair(t, icfg, rcfg, ike.DispatcherConfig{})
+	public := netip.MustParseAddrPort("203.0.113.5:31337")
+	p.Rewrite = func(d iketest.Datagram) iketest.Datagram {
+		switch {
+		case d.From == iketest.InitiatorAddr:
+			d.From = public
+		case d.To == public:
+			d.To = iketest.InitiatorAddr
+		}
+		return d
+	}
+	p.Handshake()
+	ie := iketest.Find[ike.Established](p.I.Events())
+	re := iketest.Find[ike.Established](p.R.Events())
+	if !ie[0].NATLocal || ie[0].NATRemote {
+		t.Errorf("initiator NAT local %v remote %v, want true false", ie[0].NATLocal, ie[0].NATRemote)
+	}
+	if re[0].NATLocal || !re[0].NATRemote {
+		t.Errorf("responder NAT local %v remote %v, want false true", re[0].NATLocal, re[0].NATRemote)
+	}
+}
+
+// TestExternalRekey: with ExternalRekey the SA reports RekeyDue and waits;
+// an unanswered Child SA is deleted at its hard lifetime.
+func TestExternalRekey(t *testing.T) {
+	icfg, rcfg := pskConfigs()
+	icfg.ExternalRekey, icfg.ChildLifetime, icfg.RekeyMargin, icfg.IKELifetime = true, time.Hour, 5*time.Minute, 2*time.Hour
+	p := iketest.NewPair(t, icfg, rcfg, ike.DispatcherConfig{})
+	p.Handshake()
+	spi := p.Init.Children()[0].InboundSPI
+	p.I.Events()
+	p.I.Sent()
+	p.Advance(time.Hour)
+	due := iketest.Find[ike.RekeyDue](p.I.Events())
+	if len(due) != 1 || due[0].ChildSPI != spi || due[0].IKE {
+		t.Fatalf("RekeyDue %v", due)
+	}
+	if len(p.I.Sent()) != 0 || len(p.Init.Children()) != 1 {
+		t.Fatal("rekeyed on its own")
+	}
+	p.Advance(5 * time.Minute)
+	if d := iketest.Find[ike.DeleteChild](p.I.Events()); len(d) != 1 || len(p.R.SA().Children()) != 0 {
+		t.Fatalf("expired Child SA: %v, responder has %d", d, len(p.R.SA().Children()))
+	}
+	p.Advance(time.Hour)
+	if due := iketest.Find[ike.RekeyDue](p.I.Events()); len(due) != 1 || !due[0].IKE {
+		t.Fatalf("IKE RekeyDue %v", due)
+	}
+}

@@ -109,7 +109,11 @@ func (s *SA) tick(now time.Time) {
 	s.tickChildren(now)
 	if !s.rekeyAt.IsZero() && !now.Before(s.rekeyAt) {
 		s.rekeyAt = time.Time{}
-		s.enqueue(now, s.rekeyIKECmd)
+		if s.cfg.ExternalRekey {
+			s.emit(RekeyDue{IKE: true})
+		} else {
+			s.enqueue(now, s.rekeyIKECmd)
+		}
 	}
 	if s.cfg.DPDInterval > 0 && !s.dpdAt.IsZero() && !now.Before(s.dpdAt) {
 		s.dpdAt = time.Time{}

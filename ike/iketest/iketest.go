@@ -65,6 +65,9 @@ type Net struct {
 	// Filter, if set, decides the fate of each datagram as it is
 	// delivered.
 	Filter func(Datagram) Verdict
+	// Rewrite, if set, changes each datagram before delivery, e.g. its
+	// addresses to play a NAT.
+	Rewrite func(Datagram) Datagram
 	// Verbose logs every datagram and action.
 	Verbose bool
 
@@ -240,6 +243,9 @@ func (n *Net) Step() bool {
 	}
 	d := n.inFlight[0]
 	n.inFlight = n.inFlight[1:]
+	if n.Rewrite != nil {
+		d = n.Rewrite(d)
+	}
 	v := Deliver
 	if n.Filter != nil {
 		v = n.Filter(d)
