@@ -3,7 +3,9 @@ package oetest
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"fmt"
 	"net/netip"
@@ -72,6 +74,13 @@ func (k *HostKey) IPSECKEY(t testing.TB, addr netip.Addr, ttl int) string {
 		t.Fatal(err)
 	}
 	return fmt.Sprintf("%s %d IN IPSECKEY 10 0 %d . %s", ReverseName(t, addr), ttl, alg, b64)
+}
+
+// Fingerprint is how oectl names a key: the first 8 bytes of the SHA-256
+// of the public key field, in hex (dnskeys.Key.Fingerprint).
+func (k *HostKey) Fingerprint() string {
+	sum := sha256.Sum256(k.Public)
+	return hex.EncodeToString(sum[:8])
 }
 
 // ReverseName is addr's name under in-addr.arpa. or ip6.arpa.

@@ -20,6 +20,9 @@ type Proc struct {
 	Name    string
 	Cmd     *exec.Cmd
 	LogPath string
+	// QuietLog keeps the cleanup from showing the log when the test
+	// failed (for callers that show it themselves).
+	QuietLog bool
 
 	done chan struct{}
 	mu   sync.Mutex
@@ -50,7 +53,7 @@ func StartProc(t testing.TB, ns *testenv.Netns, name, logPath string, args ...st
 	}()
 	t.Cleanup(func() {
 		p.Stop(5 * time.Second)
-		if t.Failed() {
+		if t.Failed() && !p.QuietLog {
 			t.Logf("oetest: %s log (%s):\n%s", name, logPath, tail(p.Log(), 80))
 		}
 	})
