@@ -32,6 +32,9 @@ type Established struct {
 	// in front of this end or of the peer. UDP encapsulation is the
 	// driver's business.
 	NATLocal, NATRemote bool
+	// InitialContact is set when the peer sent INITIAL_CONTACT (RFC 7296
+	// §2.4): the driver should delete other IKE SAs with this peer.
+	InitialContact bool
 }
 
 // IKERekeyed reports that the IKE SA was replaced by a new one with the

@@ -35,6 +35,9 @@ func (s *SA) sendAuthRequest(now time.Time) error {
 		ps = append(ps, s.cfg.Peer.ID.payload(true))
 	}
 	ps = append(ps, auth)
+	if s.cfg.InitialContact {
+		ps = append(ps, wire.NewNotify(wire.NotifyInitialContact, nil))
+	}
 	pc, cps, err := s.offerChild(false, nil, 0)
 	if err != nil {
 		s.close(err)
@@ -83,7 +86,7 @@ func (s *SA) handleAuthResponse(now time.Time, ps []wire.Payload, pc *pendingChi
 			s.close(err)
 			return
 		}
-		s.established(now, idr, auth.Method)
+		s.established(now, idr, auth.Method, false)
 		s.completeChild(now, pc, ps, nil)
 	}
 	if needsKey(auth.Method) && s.peerPub() == nil && s.cfg.Peer.accepts(auth.Method) {
@@ -113,7 +116,7 @@ func (s *SA) hold(now time.Time, h *heldAuth, id *wire.ID) {
 }
 
 // established records a successful authentication of the peer.
-func (s *SA) established(now time.Time, id *wire.ID, m AuthMethod) {
+func (s *SA) established(now time.Time, id *wire.ID, m AuthMethod, initialContact bool) {
 	s.state = stateEstablished
 	s.peerID = Identity{Type: id.IDType, Data: append([]byte(nil), id.Data...)}
 	s.peerMethod = m
@@ -128,7 +131,7 @@ func (s *SA) established(now time.Time, id *wire.ID, m AuthMethod) {
 	}
 	s.log.Info("IKE SA established", zap.Stringer("sa", s), zap.Stringer("peer", s.peerID), zap.Stringer("method", m))
 	s.emit(Established{SPIi: s.cur.spiI, SPIr: s.cur.spiR, Initiator: s.initiator, PeerID: s.peerID, PeerAuth: m,
-		NATLocal: s.natLocal, NATRemote: s.natRemote})
+		NATLocal: s.natLocal, NATRemote: s.natRemote, InitialContact: initialContact})
 }
 
 // handleAuthRequest is the responder's IKE_AUTH (RFC 7296 §1.2).
@@ -186,7 +189,7 @@ func (s *SA) finishAuthRequest(now time.Time, h wire.Header, ps []wire.Payload, 
 		s.close(err)
 		return
 	}
-	s.established(now, idi, m)
+	s.established(now, idi, m, wire.FindNotify(ps, wire.NotifyInitialContact) != nil)
 	out := []wire.Payload{idr, auth}
 	cps, c, err := s.acceptChild(now, ps, s.ni, s.nr, true)
 	if err != nil {

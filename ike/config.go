@@ -1,12 +1,13 @@
 package ike
 
 import (
-	"crypto"
+	stdcrypto "crypto"
 	"errors"
 	"fmt"
 	"io"
 	"time"
 
+	"github.com/oe-agent/oe-agent/ike/crypto"
 	"github.com/oe-agent/oe-agent/ike/wire"
 	"go.uber.org/zap"
 )
@@ -72,6 +73,10 @@ type Config struct {
 
 	// AllowNullEncryption permits ENCR_NULL Child SAs (integrity only).
 	AllowNullEncryption bool
+	// InitialContact sends INITIAL_CONTACT in IKE_AUTH (RFC 7296
+	// §2.4): this is the only IKE SA to the peer, which should delete any
+	// older ones it has with us. Received, it is reported in Established.
+	InitialContact bool
 	// VendorIDs are sent in IKE_SA_INIT as V payloads.
 	VendorIDs [][]byte
 
@@ -94,20 +99,20 @@ type LocalAuth struct {
 	// Signer signs for AuthSignature and AuthRSA: an *rsa.PrivateKey,
 	// *ecdsa.PrivateKey (P-256, P-384) or ed25519.PrivateKey, or any
 	// crypto.Signer whose Public() is one of those types.
-	Signer crypto.Signer
+	Signer stdcrypto.Signer
 	// RSAPSS selects RSASSA-PSS instead of PKCS#1 v1.5 for RSA keys with
 	// AuthSignature.
 	RSAPSS bool
 	// Hash is the hash for RSA signatures with AuthSignature: SHA256 (the
 	// default), SHA384 or SHA512. ECDSA uses the curve's hash and Ed25519
 	// none (RFC 8420).
-	Hash crypto.Hash
+	Hash stdcrypto.Hash
 }
 
 // PeerKeyFunc is not used by the state machine itself; the NeedPeerKey
 // action is its asynchronous equivalent. It is the signature a driver may
 // use to answer NeedPeerKey synchronously.
-type PeerKeyFunc func(id Identity) (crypto.PublicKey, error)
+type PeerKeyFunc func(id Identity) (stdcrypto.PublicKey, error)
 
 // PeerAuth is what this end accepts from the peer.
 type PeerAuth struct {
@@ -122,7 +127,7 @@ type PeerAuth struct {
 	// with no certificate). When nil and a signature arrives, the SA emits
 	// NeedPeerKey and waits for SupplyPeerKey: this is how the
 	// opportunistic case plugs in a DNS lookup running in parallel.
-	PublicKey crypto.PublicKey
+	PublicKey stdcrypto.PublicKey
 }
 
 // accepts reports whether the peer may use method m.
@@ -253,9 +258,46 @@ func (c *Config) validate() error {
 		if len(p.DH) == 0 {
 			return fmt.Errorf("%w: IKE proposal %d has no DH group", ErrConfig, i+1)
 		}
+		if _, err := crypto.NewPRF(uint16(p.PRF)); err != nil {
+			return fmt.Errorf("%w: IKE proposal %d: %w", ErrConfig, i+1, err)
+		}
+		if _, err := crypto.NewCipher(ikeSuite{Encr: p.Encr, KeyBits: p.KeyBits, Integ: p.Integ, PRF: p.PRF}.crypto(), nil, nil, crypto.Config{}); err != nil && errors.Is(err, crypto.ErrUnsupported) {
+			return fmt.Errorf("%w: IKE proposal %d: %w", ErrConfig, i+1, err)
+		}
+		if err := checkGroups(p.DH); err != nil {
+			return fmt.Errorf("%w: IKE proposal %d: %w", ErrConfig, i+1, err)
+		}
 	}
 	if len(c.ChildProposals) == 0 {
 		return fmt.Errorf("%w: no Child SA proposals", ErrConfig)
+	}
+	for i, p := range c.ChildProposals {
+		var err error
+		switch p.protocol() {
+		case wire.ProtocolESP:
+			if p.Encr == wire.EncrNull {
+				_, err = crypto.IntegKeyLen(uint16(p.Integ))
+				break
+			}
+			_, err = crypto.NewCipher(crypto.Suite{Encr: uint16(p.Encr), EncrKeyBits: int(p.KeyBits), Integ: uint16(p.Integ)}, nil, nil, crypto.Config{})
+			if err != nil && !errors.Is(err, crypto.ErrUnsupported) {
+				err = nil // only the key lengths were wrong, as expected
+			}
+		case wire.ProtocolAH:
+			if p.Encr != 0 || p.Integ == wire.IntegNone {
+				err = errors.New("AH takes an integrity algorithm and no encryption")
+			} else {
+				_, err = crypto.IntegKeyLen(uint16(p.Integ))
+			}
+		default:
+			err = fmt.Errorf("protocol %v", p.Protocol)
+		}
+		if err == nil {
+			err = checkGroups(p.DH)
+		}
+		if err != nil {
+			return fmt.Errorf("%w: Child SA proposal %d: %w", ErrConfig, i+1, err)
+		}
 	}
 	if err := validateIdentity(c.LocalID); err != nil {
 		return err
@@ -275,6 +317,16 @@ func (c *Config) validate() error {
 	case AuthNull:
 	default:
 		return fmt.Errorf("%w: local auth method %d", ErrConfig, c.LocalAuth.Method)
+	}
+	return nil
+}
+
+// checkGroups refuses DH groups ike/crypto does not implement.
+func checkGroups(gs []wire.DHGroup) error {
+	for _, g := range gs {
+		if !crypto.Group(g).Supported() {
+			return fmt.Errorf("DH group %v not implemented", g)
+		}
 	}
 	return nil
 }

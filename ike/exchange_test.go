@@ -526,3 +526,35 @@ func TestExternalRekey(t *testing.T) {
 		t.Fatalf("IKE RekeyDue %v", due)
 	}
 }
+
+func TestInitialContact(t *testing.T) {
+	icfg, rcfg := pskConfigs()
+	icfg.InitialContact = true
+	p := iketest.NewPair(t, icfg, rcfg, ike.DispatcherConfig{})
+	p.Handshake()
+	if re := iketest.Find[ike.Established](p.R.Events()); !re[0].InitialContact {
+		t.Error("INITIAL_CONTACT not reported")
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	for name, edit := range map[string]func(c *ike.Config){
+		"no IKE proposals":  func(c *ike.Config) { c.IKEProposals = nil },
+		"no DH":             func(c *ike.Config) { c.IKEProposals[0].DH = nil },
+		"SHA-1 PRF":         func(c *ike.Config) { c.IKEProposals[0].PRF = wire.PRFHMACSHA1 },
+		"unknown group":     func(c *ike.Config) { c.IKEProposals[0].DH = []wire.DHGroup{wire.DHModP1024} },
+		"AEAD with integ":   func(c *ike.Config) { c.IKEProposals[0].Integ = wire.IntegHMACSHA2_256_128 },
+		"AES-CBC without":   func(c *ike.Config) { c.IKEProposals = []ike.IKEProposal{{Encr: wire.EncrAESCBC, KeyBits: 256, PRF: wire.PRFHMACSHA2_256, DH: []wire.DHGroup{wire.DHECP256}}} },
+		"3DES child":        func(c *ike.Config) { c.ChildProposals = []ike.ChildProposal{{Encr: wire.Encr3DES, Integ: wire.IntegHMACSHA2_256_128}} },
+		"AH with encr":      func(c *ike.Config) { c.ChildProposals = []ike.ChildProposal{{Protocol: wire.ProtocolAH, Encr: wire.EncrAESGCM16}} },
+		"PSK without key":   func(c *ike.Config) { c.LocalAuth.PSK = nil },
+		"signature no key":  func(c *ike.Config) { c.LocalAuth = ike.LocalAuth{Method: ike.AuthSignature} },
+		"bad identity type": func(c *ike.Config) { c.LocalID = ike.Identity{Type: wire.IDDERASN1GN, Data: []byte{1}} },
+	} {
+		icfg, _ := pskConfigs()
+		edit(icfg)
+		if _, err := ike.NewInitiator(icfg, iketest.InitiatorAddr, iketest.ResponderAddr, time.Unix(0, 0)); !errors.Is(err, ike.ErrConfig) {
+			t.Errorf("%s: %v, want ErrConfig", name, err)
+		}
+	}
+}

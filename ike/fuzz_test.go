@@ -1,6 +1,7 @@
 package ike_test
 
 import (
+	"encoding/binary"
 	"testing"
 	"time"
 
@@ -50,6 +51,48 @@ func FuzzResponderHandle(f *testing.F) {
 		_ = acts
 		if sa != nil {
 			sa.Tick(now.Add(time.Hour))
+		}
+	})
+}
+
+// FuzzInitiatorHandle feeds arbitrary datagrams to an initiator waiting
+// for its IKE_SA_INIT response (seeded with real responses, a COOKIE and
+// an INVALID_KE_PAYLOAD). It must not panic, and nothing but a proper
+// response may move it on.
+func FuzzInitiatorHandle(f *testing.F) {
+	icfg, rcfg := pskConfigs()
+	for _, dc := range []ike.DispatcherConfig{{}, {CookieThreshold: -1}} {
+		p := iketest.NewPair(f, icfg, rcfg, dc)
+		p.Start()
+		p.Step()
+		for _, d := range p.R.Sent() {
+			f.Add(d.Data)
+		}
+	}
+	f.Add(reencode(f, initRequest(f), func(m *wire.Message) {
+		m.Flags = wire.FlagResponse
+		m.Payloads = []wire.Payload{wire.NewInvalidKE(wire.DHECP256)}
+	}))
+	now := time.Unix(1e9, 0)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sa, err := ike.NewInitiator(icfg, iketest.InitiatorAddr, iketest.ResponderAddr, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sa.Initiate(now); err != nil {
+			t.Fatal(err)
+		}
+		// Make the datagram answer our SPI, so that the fuzzer reaches
+		// the response handling.
+		if len(data) >= 8 {
+			spiI, _ := sa.SPIs()
+			data = append([]byte(nil), data...)
+			binary.BigEndian.PutUint64(data, spiI)
+		}
+		sa.Handle(now, iketest.InitiatorAddr, iketest.ResponderAddr, data)
+		sa.Tick(now.Add(time.Minute))
+		if sa.Established() {
+			t.Fatal("established from one datagram")
 		}
 	})
 }
