@@ -539,14 +539,20 @@ func TestInitialContact(t *testing.T) {
 
 func TestConfigValidation(t *testing.T) {
 	for name, edit := range map[string]func(c *ike.Config){
-		"no IKE proposals":  func(c *ike.Config) { c.IKEProposals = nil },
-		"no DH":             func(c *ike.Config) { c.IKEProposals[0].DH = nil },
-		"SHA-1 PRF":         func(c *ike.Config) { c.IKEProposals[0].PRF = wire.PRFHMACSHA1 },
-		"unknown group":     func(c *ike.Config) { c.IKEProposals[0].DH = []wire.DHGroup{wire.DHModP1024} },
-		"AEAD with integ":   func(c *ike.Config) { c.IKEProposals[0].Integ = wire.IntegHMACSHA2_256_128 },
-		"AES-CBC without":   func(c *ike.Config) { c.IKEProposals = []ike.IKEProposal{{Encr: wire.EncrAESCBC, KeyBits: 256, PRF: wire.PRFHMACSHA2_256, DH: []wire.DHGroup{wire.DHECP256}}} },
-		"3DES child":        func(c *ike.Config) { c.ChildProposals = []ike.ChildProposal{{Encr: wire.Encr3DES, Integ: wire.IntegHMACSHA2_256_128}} },
-		"AH with encr":      func(c *ike.Config) { c.ChildProposals = []ike.ChildProposal{{Protocol: wire.ProtocolAH, Encr: wire.EncrAESGCM16}} },
+		"no IKE proposals": func(c *ike.Config) { c.IKEProposals = nil },
+		"no DH":            func(c *ike.Config) { c.IKEProposals[0].DH = nil },
+		"SHA-1 PRF":        func(c *ike.Config) { c.IKEProposals[0].PRF = wire.PRFHMACSHA1 },
+		"unknown group":    func(c *ike.Config) { c.IKEProposals[0].DH = []wire.DHGroup{wire.DHModP1024} },
+		"AEAD with integ":  func(c *ike.Config) { c.IKEProposals[0].Integ = wire.IntegHMACSHA2_256_128 },
+		"AES-CBC without": func(c *ike.Config) {
+			c.IKEProposals = []ike.IKEProposal{{Encr: wire.EncrAESCBC, KeyBits: 256, PRF: wire.PRFHMACSHA2_256, DH: []wire.DHGroup{wire.DHECP256}}}
+		},
+		"3DES child": func(c *ike.Config) {
+			c.ChildProposals = []ike.ChildProposal{{Encr: wire.Encr3DES, Integ: wire.IntegHMACSHA2_256_128}}
+		},
+		"AH with encr": func(c *ike.Config) {
+			c.ChildProposals = []ike.ChildProposal{{Protocol: wire.ProtocolAH, Encr: wire.EncrAESGCM16}}
+		},
 		"PSK without key":   func(c *ike.Config) { c.LocalAuth.PSK = nil },
 		"signature no key":  func(c *ike.Config) { c.LocalAuth = ike.LocalAuth{Method: ike.AuthSignature} },
 		"bad identity type": func(c *ike.Config) { c.LocalID = ike.Identity{Type: wire.IDDERASN1GN, Data: []byte{1}} },

@@ -466,6 +466,23 @@ func (s *SA) Deadline() time.Time {
 	return d
 }
 
+// Decrypt authenticates and decrypts a protected message sent to this SA
+// by its peer, and returns its header and inner payloads, without changing
+// any state: for tests and debugging tools (iketest uses it to assert on
+// what an SA sends).
+func (s *SA) Decrypt(b []byte) (wire.Header, []wire.Payload, error) {
+	h, _, _, err := wire.ParseHeader(b)
+	if err != nil {
+		return h, nil, malformed("header", err)
+	}
+	g := s.genFor(h)
+	if g == nil || g.keys == nil {
+		return h, nil, fmt.Errorf("%w: %016x/%016x", ErrUnknownSPI, h.SPIi, h.SPIr)
+	}
+	ps, err := s.open(g, b)
+	return h, ps, err
+}
+
 // SupplyPeerKey answers NeedPeerKey: pub verifies the peer's signature, or
 // err (e.g. the DNS lookup failed) fails authentication. It may be called
 // before NeedPeerKey too, e.g. when a lookup running in parallel with

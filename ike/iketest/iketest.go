@@ -331,6 +331,32 @@ func (n *Net) tick() {
 	}
 }
 
+// Payloads decodes d for assertions: IKE_SA_INIT messages as they are,
+// protected messages by decrypting them with the keys of the SA they are
+// addressed to. It fails the test if that is impossible.
+func (n *Net) Payloads(d Datagram) (wire.Header, []wire.Payload) {
+	n.T.Helper()
+	m, err := wire.Decode(d.Data)
+	if err != nil {
+		n.T.Fatalf("%v: %v", d, err)
+	}
+	if m.Exchange == wire.ExchangeIKESAInit {
+		return m.Header, m.Payloads
+	}
+	for _, e := range n.ends {
+		if e.Addr != d.To {
+			continue
+		}
+		for _, sa := range e.D.SAs() {
+			if h, ps, err := sa.Decrypt(d.Data); err == nil {
+				return h, ps
+			}
+		}
+	}
+	n.T.Fatalf("%v: no SA at the destination can decrypt it", d)
+	return wire.Header{}, nil
+}
+
 // Find returns the actions of type T among events.
 func Find[T ike.Action](events []Event) []T {
 	var out []T

@@ -34,17 +34,22 @@ type Pair struct {
 // NewPair joins an initiator with configuration icfg and a responder with
 // rcfg. The responder's Dispatcher uses dc (dc.Responder is set to rcfg).
 func NewPair(t testing.TB, icfg, rcfg *ike.Config, dc ike.DispatcherConfig) *Pair {
+	return NewPairAt(t, icfg, rcfg, dc, InitiatorAddr, ResponderAddr)
+}
+
+// NewPairAt is NewPair with the ends at the given addresses.
+func NewPairAt(t testing.TB, icfg, rcfg *ike.Config, dc ike.DispatcherConfig, iaddr, raddr netip.AddrPort) *Pair {
 	n := NewNet(t)
 	dc.Responder = rcfg
 	p := &Pair{Net: n, ICfg: icfg, RCfg: rcfg}
-	p.I = n.AddEnd("initiator", InitiatorAddr, ike.DispatcherConfig{})
-	p.R = n.AddEnd("responder", ResponderAddr, dc)
+	p.I = n.AddEnd("initiator", iaddr, ike.DispatcherConfig{})
+	p.R = n.AddEnd("responder", raddr, dc)
 	return p
 }
 
 // Start makes the initiator send IKE_SA_INIT.
 func (p *Pair) Start() *ike.SA {
-	p.Init = p.I.Initiate(p.ICfg, ResponderAddr)
+	p.Init = p.I.Initiate(p.ICfg, p.R.Addr)
 	return p.Init
 }
 
