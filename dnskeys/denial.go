@@ -135,6 +135,23 @@ type denialSet struct {
 // denialRecords validates each NSEC and NSEC3 RRset of zone in the
 // authority section and keeps those that are Secure.
 func (v *validator) denialRecords(zone string, msg *dns.Msg) denialSet {
+	key := denialKey{zone, msg}
+	if d, ok := v.denials[key]; ok {
+		return d
+	}
+	// A placeholder breaks recursion through wildcard proofs.
+	v.denials[key] = denialSet{}
+	d := v.computeDenialRecords(zone, msg)
+	v.denials[key] = d
+	return d
+}
+
+type denialKey struct {
+	zone string
+	msg  *dns.Msg
+}
+
+func (v *validator) computeDenialRecords(zone string, msg *dns.Msg) denialSet {
 	out := denialSet{ttl: ^uint32(0)}
 	done := map[question]bool{}
 	for _, rr := range msg.Ns {
@@ -148,6 +165,9 @@ func (v *validator) denialRecords(zone string, msg *dns.Msg) denialSet {
 		}
 		done[question{owner, t}] = true
 		set, sigs := rrsetOf(msg.Ns, owner, t)
+		if len(set) == 0 {
+			continue
+		}
 		var own []*dns.RRSIG
 		for _, s := range sigs {
 			if canonical(s.SignerName) == zone {

@@ -89,6 +89,9 @@ type validator struct {
 	ds     map[string]*dsResult
 	walked []string
 	depth  int
+	work   int
+	// denials memoizes validated NSEC/NSEC3 records per zone and message.
+	denials map[denialKey]denialSet
 	// nsec3Hashes memoizes NSEC3 hashes per (name, params).
 	nsec3Hashes map[string][]byte
 }
@@ -102,6 +105,7 @@ func newValidator(ev *Evidence, anchors *Anchors, now time.Time, opt Options) *v
 		keys:        map[string]*zoneKeys{},
 		ds:          map[string]*dsResult{},
 		nsec3Hashes: map[string][]byte{},
+		denials:     map[denialKey]denialSet{},
 	}
 }
 

@@ -33,6 +33,9 @@ type sigFailure struct {
 
 // rrset validates a positive RRset taken from msg (RFC 4035 §5.3).
 func (v *validator) rrset(set []dns.RR, sigs []*dns.RRSIG, msg *dns.Msg) outcome {
+	if len(set) == 0 {
+		return bogusOutcome("", "empty RRset")
+	}
 	h := set[0].Header()
 	owner := canonical(h.Name)
 	what := owner + " " + typeName(h.Rrtype)
@@ -40,9 +43,10 @@ func (v *validator) rrset(set []dns.RR, sigs []*dns.RRSIG, msg *dns.Msg) outcome
 		return v.unsigned(owner, what)
 	}
 	v.depth++
+	v.work++
 	defer func() { v.depth-- }()
-	if v.depth > maxDepth {
-		return bogusOutcome("", "validating %s needs more than %d nested proofs", what, maxDepth)
+	if v.depth > maxDepth || v.work > maxWork {
+		return bogusOutcome("", "validating %s needs more than %d nested proofs or %d steps", what, maxDepth, maxWork)
 	}
 	var fail *outcome
 	failRank := -1
@@ -72,6 +76,10 @@ func (v *validator) rrset(set []dns.RR, sigs []*dns.RRSIG, msg *dns.Msg) outcome
 			continue
 		}
 		if expanded(owner, sig) {
+			if h.Rrtype == dns.TypeNSEC || h.Rrtype == dns.TypeNSEC3 {
+				note(bogusOutcome(signer, "RRSIG over %s claims a wildcard expansion, which NSEC and NSEC3 never are", what), 2)
+				continue
+			}
 			w := v.wildcardProof(owner, int(sig.Labels), signer, msg)
 			if w.state != Secure {
 				note(w, 10)
@@ -89,8 +97,14 @@ func (v *validator) rrset(set []dns.RR, sigs []*dns.RRSIG, msg *dns.Msg) outcome
 	return *fail
 }
 
-// maxDepth bounds nested RRset validations (chain, denial, wildcard).
-const maxDepth = 64
+// maxDepth bounds nested RRset validations (chain, denial, wildcard);
+// maxWork bounds all RRset validations of one Validate call, so that
+// hostile evidence cannot make the work grow beyond a few hundred
+// signature checks.
+const (
+	maxDepth = 64
+	maxWork  = 512
+)
 
 // expanded reports whether an RRSIG shows that its RRset was synthesized
 // from a wildcard (RFC 4035 §5.3.4): fewer labels than the owner, unless
