@@ -164,6 +164,20 @@ conn c
 	if len(errs) != 1 || errs[0].Error() != want {
 		t.Errorf("Check with a readable secrets file:\n got %v\nwant %s", errs, want)
 	}
+	if os.Geteuid() == 0 {
+		// A secrets file owned by another user is refused: that user could
+		// replace the keys.
+		os.Chmod(filepath.Join(dir, "oe.secrets"), 0o600)
+		if err := os.Chown(filepath.Join(dir, "oe.secrets"), 4242, 4242); err != nil {
+			t.Fatal(err)
+		}
+		errs = Check(filepath.Join(dir, "oe.conf"))
+		sec := filepath.ToSlash(filepath.Join(dir, "oe.secrets"))
+		want := sec + ": is owned by uid 4242: a file holding secrets must be owned by root or by the daemon's user (chown root " + sec + ")"
+		if len(errs) != 1 || errs[0].Error() != want {
+			t.Errorf("Check with a foreign-owned secrets file:\n got %v\nwant %s", errs, want)
+		}
+	}
 	if errs := Check(filepath.Join(dir, "missing.conf")); len(errs) != 1 || !strings.Contains(errs[0].Error(), "missing.conf: no such file or directory") {
 		t.Errorf("Check of a missing file: %v", errs)
 	}

@@ -47,8 +47,8 @@ func (k *HostKey) AuthMethod() AuthMethod {
 func LoadHostKey(fsys fs.FS, name string) (*HostKey, error) {
 	data, err := readSecretFile(fsys, name)
 	if err != nil {
-		var me *ModeError
-		if errors.As(err, &me) {
+		var de interface{ detail() string } // *ModeError, *OwnerError
+		if errors.As(err, &de) {
 			return nil, fmt.Errorf("config: host key: %w", err)
 		}
 		return nil, &causeError{msg: "config: host key " + name + ": " + errText(err), err: err}

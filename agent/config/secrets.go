@@ -140,6 +140,9 @@ func readSecretFile(fsys fs.FS, name string) ([]byte, error) {
 	if err := CheckSecretMode(name, fi); err != nil {
 		return nil, err
 	}
+	if err := checkOwner(name, fi); err != nil {
+		return nil, err
+	}
 	return readFile(fsys, name)
 }
 
@@ -155,12 +158,12 @@ func (p *secretsParser) file(name string, stack []string, from Pos) {
 	data, err := readSecretFile(p.fsys, name)
 	if err != nil {
 		var pe *fs.PathError
-		var me *ModeError
+		var de interface{ detail() string }
 		msg := err.Error()
 		if errors.As(err, &pe) {
 			msg = "cannot read " + name + ": " + errText(err)
-		} else if errors.As(err, &me) && from.File == "" {
-			msg = me.detail() // the position already names the file
+		} else if errors.As(err, &de) && from.File == "" {
+			msg = de.detail() // the position already names the file
 		}
 		pos := from
 		if pos.File == "" {
