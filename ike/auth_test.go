@@ -56,9 +56,9 @@ func authConfig(id ike.Identity, a, peer authCase) *ike.Config {
 }
 
 // TestAuthMethods authenticates both ends with each method, with the peer
-// key configured up front.
+// key configured up front, then runs rekeys and deletes from either end.
 func TestAuthMethods(t *testing.T) {
-	for _, a := range authCases() {
+	for i, a := range authCases() {
 		t.Run(a.name, func(t *testing.T) {
 			icfg := authConfig(ike.FQDNID("i.example"), a, a)
 			rcfg := authConfig(ike.AddrID(iketest.ResponderAddr.Addr()), a, a)
@@ -72,6 +72,7 @@ func TestAuthMethods(t *testing.T) {
 			if a.method != ike.AuthNull && !re[0].PeerID.Equal(ike.FQDNID("i.example")) {
 				t.Errorf("responder sees %v", re[0].PeerID)
 			}
+			lifecycle(t, p, i%2 == 0, 0)
 		})
 	}
 }

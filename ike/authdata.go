@@ -69,7 +69,7 @@ func newSigner(la LocalAuth) (signer, error) {
 
 // hashAlgorithms is what we announce in SIGNATURE_HASH_ALGORITHMS (RFC 7427
 // §4): everything we verify.
-var hashAlgorithms = []wire.HashAlgorithm{wire.HashSHA2_256, wire.HashSHA2_384, wire.HashSHA2_512, 5}
+var hashAlgorithms = []wire.HashAlgorithm{wire.HashSHA2_256, wire.HashSHA2_384, wire.HashSHA2_512, wire.HashIdentity}
 
 // makeAuth computes our AUTH payload over signed (RFC 7296 §2.15); skp is
 // our SK_pi or SK_pr.

@@ -323,7 +323,7 @@ func (s *SA) childKeys(cs childSuite, gir crypto.Key, ni, nr []byte) (*crypto.Ch
 // installChild records c and asks the driver to install it.
 func (s *SA) installChild(now time.Time, c *child, replaces uint32) {
 	if s.cfg.ChildLifetime > 0 {
-		soft := s.cfg.ChildLifetime - s.jitter()
+		soft := s.cfg.ChildLifetime - s.jitter(s.cfg.ChildLifetime)
 		c.sa.SoftLifetime = soft
 		c.sa.HardLifetime = s.cfg.ChildLifetime + s.cfg.RekeyMargin
 		c.rekeyAt = now.Add(soft)
@@ -334,9 +334,15 @@ func (s *SA) installChild(now time.Time, c *child, replaces uint32) {
 	s.emit(InstallChild{Child: c.sa, Replaces: replaces})
 }
 
-// jitter returns a random duration in [0, RekeyJitter).
-func (s *SA) jitter() time.Duration {
-	if s.cfg.RekeyJitter <= 0 {
+// jitter returns a random duration in [0, j), where j is RekeyJitter, or
+// a tenth of lifetime when RekeyJitter is zero (negative disables it), so
+// that both ends do not rekey at the same instant (RFC 7296 §2.8.1).
+func (s *SA) jitter(lifetime time.Duration) time.Duration {
+	j := s.cfg.RekeyJitter
+	if j == 0 {
+		j = lifetime / 10
+	}
+	if j <= 0 {
 		return 0
 	}
 	b, err := s.randBytes(8)
@@ -344,7 +350,7 @@ func (s *SA) jitter() time.Duration {
 		return 0
 	}
 	v := new(big.Int).SetBytes(b)
-	return time.Duration(v.Mod(v, big.NewInt(int64(s.cfg.RekeyJitter))).Int64())
+	return time.Duration(v.Mod(v, big.NewInt(int64(j))).Int64())
 }
 
 // pfsRetryGroup returns the group an INVALID_KE_PAYLOAD in rps asks for,

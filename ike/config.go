@@ -51,7 +51,8 @@ type Config struct {
 	// time (the difference between soft and hard lifetimes).
 	RekeyMargin time.Duration
 	// RekeyJitter is the largest random amount taken off rekey times, to
-	// make simultaneous rekeys (RFC 7296 §2.8.1) unlikely.
+	// make simultaneous rekeys (RFC 7296 §2.8.1) unlikely. Zero means a
+	// tenth of the lifetime; negative means none.
 	RekeyJitter time.Duration
 
 	// ExternalRekey makes the SA report RekeyDue at rekey time instead of

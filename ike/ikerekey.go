@@ -276,6 +276,6 @@ func (s *SA) respondIKERekey(now time.Time, g *ikeGen, h wire.Header, ps []wire.
 // scheduleIKERekey arms the IKE SA rekey timer.
 func (s *SA) scheduleIKERekey(now time.Time) {
 	if s.cfg.IKELifetime > 0 {
-		s.rekeyAt = now.Add(s.cfg.IKELifetime - s.jitter())
+		s.rekeyAt = now.Add(s.cfg.IKELifetime - s.jitter(s.cfg.IKELifetime))
 	}
 }
