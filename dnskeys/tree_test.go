@@ -110,11 +110,12 @@ func treeSpecs(t testing.TB, mutate func(*treeZones)) []dnskeystest.ZoneSpec {
 	if mutate != nil {
 		mutate(&specs)
 	}
-	return []dnskeystest.ZoneSpec{specs.Root, specs.InAddr, specs.IP6, specs.V4, specs.V6, specs.Unsigned}
+	return append([]dnskeystest.ZoneSpec{specs.Root, specs.InAddr, specs.IP6, specs.V4, specs.V6, specs.Unsigned}, specs.Extra...)
 }
 
 type treeZones struct {
 	Root, InAddr, IP6, V4, V6, Unsigned dnskeystest.ZoneSpec
+	Extra                               []dnskeystest.ZoneSpec
 }
 
 // served builds, signs and serves a tree and returns it with a Resolver
