@@ -266,3 +266,22 @@ func TestEncodeSocketBypass(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeExpireKernelSeeds decodes the soft and hard EXPIREs captured in
+// the vm tier (TestVMExpire) for cbcSA with 2 s / 3 s lifetimes.
+func TestDecodeExpireKernelSeeds(t *testing.T) {
+	for _, hard := range []bool{false, true} {
+		b := readSeed(t, "FuzzDecodeExpire", "kernel-hard-"+strconv.FormatBool(hard))
+		e, err := decodeExpire(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := cbcSA()
+		if e.Hard != hard || e.SA.SPI != want.SPI || e.SA.Src != want.Src || e.SA.Dst != want.Dst ||
+			e.SA.Reqid != want.Reqid || e.SA.Proto != ProtoESP || e.SA.Mode != ModeTransport ||
+			e.SA.Lifetime.SoftAdd != 2*time.Second || e.SA.Lifetime.HardAdd != 3*time.Second ||
+			e.SA.Stats.AddTime.IsZero() || e.SA.ReplayWindow != 32 {
+			t.Errorf("hard=%v seed decodes to %+v", hard, e)
+		}
+	}
+}

@@ -20,7 +20,7 @@ import (
 	"github.com/oe-agent/oe-agent/internal/testenv"
 )
 
-var capture = flag.Bool("capture", false, "write raw kernel messages seen by kernel-tier tests into testdata/fuzz as seeds")
+var captureSeeds = flag.Bool("capture", false, "write raw kernel messages seen by kernel-tier tests into testdata/fuzz as seeds")
 
 // rawEvents captures the raw payloads of XFRM multicast messages of type
 // typ in ns, for cross-checking the decoders and for fuzz seeds.
@@ -56,7 +56,7 @@ func rawEvents(t *testing.T, ns *testenv.Netns, group uint, typ uint16) <-chan [
 // saveSeed writes b as a seed of fuzz target fuzzName when -capture is set.
 func saveSeed(t *testing.T, fuzzName, name string, b []byte) {
 	t.Helper()
-	if !*capture {
+	if !*captureSeeds {
 		return
 	}
 	dir := filepath.Join("testdata", "fuzz", fuzzName)
