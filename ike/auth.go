@@ -112,6 +112,9 @@ func (s *SA) hold(now time.Time, h *heldAuth, id *wire.ID) {
 		return
 	}
 	s.held = h
+	if s.initiator && s.halfOpenExpiry.IsZero() {
+		s.halfOpenExpiry = now.Add(s.cfg.halfOpenTimeout())
+	}
 	s.emit(NeedPeerKey{ID: Identity{Type: id.IDType, Data: id.Data}})
 }
 

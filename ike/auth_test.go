@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/oe-agent/oe-agent/ike"
 	"github.com/oe-agent/oe-agent/ike/iketest"
@@ -252,5 +253,24 @@ func TestIdentities(t *testing.T) {
 				t.Errorf("String %q", re[0].PeerID.String())
 			}
 		})
+	}
+}
+
+// TestAuthPeerKeyNeverComes: an initiator waiting for the peer's key
+// gives up after HalfOpenTimeout.
+func TestAuthPeerKeyNeverComes(t *testing.T) {
+	a, b := authCases()[11], authCases()[8]
+	icfg := authConfig(ike.NullID(), a, b)
+	icfg.Peer.PublicKey = nil
+	icfg.HalfOpenTimeout = 10 * time.Second
+	p := iketest.NewPair(t, icfg, authConfig(ike.FQDNID("r.example"), b, a), ike.DispatcherConfig{})
+	p.Start()
+	p.Advance(9 * time.Second)
+	if p.Init.IsClosed() || len(iketest.Find[ike.NeedPeerKey](p.I.Events())) != 1 {
+		t.Fatal("gave up early or never asked")
+	}
+	p.Advance(2 * time.Second)
+	if !errors.Is(p.Init.Err(), ike.ErrHalfOpenExpired) {
+		t.Fatalf("error %v, want ErrHalfOpenExpired", p.Init.Err())
 	}
 }

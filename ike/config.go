@@ -69,7 +69,8 @@ type Config struct {
 	// disables liveness checks.
 	DPDInterval time.Duration
 	// HalfOpenTimeout is how long a responder keeps an IKE SA that has
-	// not completed IKE_AUTH. Zero means 30 seconds.
+	// not completed IKE_AUTH, and how long an initiator waits for the
+	// peer's key after NeedPeerKey. Zero means 30 seconds.
 	HalfOpenTimeout time.Duration
 
 	// AllowNullEncryption permits ENCR_NULL Child SAs (integrity only).
@@ -142,6 +143,13 @@ func (p *PeerAuth) accepts(m AuthMethod) bool {
 		}
 	}
 	return false
+}
+
+func (c *Config) halfOpenTimeout() time.Duration {
+	if c.HalfOpenTimeout <= 0 {
+		return 30 * time.Second
+	}
+	return c.HalfOpenTimeout
 }
 
 // Retransmit is the retransmission policy for requests (RFC 7296 §2.1):

@@ -361,11 +361,7 @@ func (s *SA) respondInit(now time.Time, h wire.Header, ps []wire.Payload, raw []
 	s.initI, s.initR = bytes.Clone(raw), data
 	s.cur.peerID = 1
 	s.state = stateInitDone
-	timeout := s.cfg.HalfOpenTimeout
-	if timeout <= 0 {
-		timeout = 30 * time.Second
-	}
-	s.halfOpenExpiry = now.Add(timeout)
+	s.halfOpenExpiry = now.Add(s.cfg.halfOpenTimeout())
 	s.send(data)
 	return nil
 }
