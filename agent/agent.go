@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -12,6 +14,7 @@ import (
 	"github.com/oe-agent/oe-agent/agent/config"
 	"github.com/oe-agent/oe-agent/agent/localapi"
 	"github.com/oe-agent/oe-agent/dnskeys"
+	"github.com/oe-agent/oe-agent/ike"
 	"github.com/oe-agent/oe-agent/oe"
 	"github.com/oe-agent/oe-agent/trap"
 	"github.com/oe-agent/oe-agent/xfrm"
@@ -32,6 +35,9 @@ type Options struct {
 	Notify func(state string) error
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// IKEPorts are the UDP ports IKE listens on and sends from; nil means
+	// 500 and 4500 (RFC 7296 §2, §2.23).
+	IKEPorts []uint16
 }
 
 // Agent is oe-agentd: it owns the configuration, the kernel objects it
@@ -57,12 +63,24 @@ type Agent struct {
 	rec    *trap.Reconciler
 	set    *trap.Set // the policy set last applied
 
-	// dns is safe for concurrent use; lookups run off the loop.
-	dns      *dnskeys.Resolver
 	started  time.Time
 	reloaded time.Time
 	counters api.Counters
 	lastErr  string
+
+	// dns is safe for concurrent use; lookups run off the loop.
+	dns *dnskeys.Resolver
+
+	// IKE: the dispatcher and sockets are safe for concurrent use; the
+	// maps are the loop's.
+	disp         *ike.Dispatcher
+	ikeio        *ikeIO
+	ikePort      uint16
+	ikeEvents    chan ikeEvent
+	respSnap     atomic.Pointer[responderSnapshot]
+	peerSA       map[netip.Addr]*saRunner
+	peerChildren map[netip.Addr][]childInfo
+	peerAuth     map[netip.Addr]ike.AuthMethod
 }
 
 // New loads and checks the configuration; nothing touches the kernel until
@@ -89,6 +107,10 @@ func New(opts Options) (*Agent, error) {
 		reload: make(chan struct{}, 1),
 		bundle: b,
 		conns:  map[string]*connState{},
+
+		peerSA:       map[netip.Addr]*saRunner{},
+		peerChildren: map[netip.Addr][]childInfo{},
+		peerAuth:     map[netip.Addr]ike.AuthMethod{},
 	}
 	if a.dns, err = newResolver(b, a); err != nil {
 		return nil, err
@@ -126,6 +148,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.kernel = a.opts.Kernel
 	}
 	a.rec = trap.NewReconciler(a.kernel, a.log)
+	if a.bundle.Config.Setup.OE {
+		a.oe = oe.New(oeConfigOf(a.bundle.Config.Setup))
+	}
 	defer func() {
 		if a.closeK != nil {
 			a.closeK()
@@ -136,6 +161,13 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.shutdown()
 		return err
 	}
+	if err := a.startIKE(ctx); err != nil {
+		a.shutdown()
+		return err
+	}
+	defer a.ikeio.close()
+	a.publishResponders()
+	a.startConns(ctx)
 	srv, err := localapi.Listen(a.socketPath(), backend{a}, a.log.Named("ctl"))
 	if err != nil {
 		a.shutdown()
@@ -153,8 +185,26 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	statusTick := time.NewTicker(10 * time.Second)
 	defer statusTick.Stop()
+	events, err := a.kernel.Subscribe(ctx)
+	if err != nil {
+		a.shutdown()
+		return fmt.Errorf("agent: %w", err)
+	}
+	oeTimer := time.NewTimer(time.Hour)
+	defer oeTimer.Stop()
 	for {
+		a.armOETimer(oeTimer)
 		select {
+		case ev, ok := <-events:
+			if !ok {
+				events = nil
+				continue
+			}
+			a.handleKernelEvent(ctx, ev)
+		case <-oeTimer.C:
+			a.oeTick(ctx)
+		case ev := <-a.ikeEvents:
+			a.handleIKE(ctx, ev)
 		case <-ctx.Done():
 			a.notify("STOPPING=1")
 			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -174,6 +224,18 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.notify(a.statusLine())
 		}
 	}
+}
+
+// armOETimer sets t to fire at the OE engine's next deadline.
+func (a *Agent) armOETimer(t *time.Timer) {
+	if a.oe == nil {
+		return
+	}
+	d := time.Hour
+	if dl := a.oe.Deadline(); !dl.IsZero() {
+		d = max(dl.Sub(a.now()), 0)
+	}
+	t.Reset(d)
 }
 
 // ReloadAsync asks the loop to reload the configuration (SIGHUP).

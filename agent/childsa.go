@@ -45,6 +45,11 @@ func kernelChildOf(ch ike.ChildSA, p childParams) (*kernelChild, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !ch.ESN && p.ReplayWindow > 32 {
+		// The xfrm layer programs the legacy replay state without ESN,
+		// whose bitmap holds 32 packets.
+		p.ReplayWindow = 32
+	}
 	base := xfrm.SA{
 		Proto: proto, Mode: mode, Reqid: p.Reqid, Cipher: cipher, Integrity: integ,
 		ReplayWindow: p.ReplayWindow, ESN: ch.ESN, Mark: p.Mark,

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"net/netip"
 	"reflect"
+	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/oe-agent/oe-agent/agent/api"
 	"github.com/oe-agent/oe-agent/agent/config"
 	"github.com/oe-agent/oe-agent/agent/localapi"
+	"github.com/oe-agent/oe-agent/ike"
 	"github.com/oe-agent/oe-agent/trap"
 	"github.com/oe-agent/oe-agent/xfrm"
 )
@@ -22,6 +24,25 @@ type connState struct {
 	local, remote netip.Addr // resolved endpoints; invalid if unknown
 	state         string
 	lastErr       string
+	sa            *saRunner   // the IKE SA, if any
+	children      []childInfo // installed Child SAs, newest first
+}
+
+// ipsec reports whether the connection negotiates SAs.
+func (cs *connState) ipsec() bool {
+	return cs.cfg.Type == config.TypeTunnel || cs.cfg.Type == config.TypeTransport
+}
+
+// params are the kernel settings of the connection's SAs.
+func (cs *connState) params() childParams {
+	p := childParams{Reqid: cs.reqid, Priority: trap.LayerBase(trap.LayerConn), ReplayWindow: cs.cfg.ReplayWindow}
+	if cs.cfg.Mark.Set {
+		p.Mark = xfrm.Mark{Value: cs.cfg.Mark.Value, Mask: cs.cfg.Mark.Mask}
+	}
+	if p.ReplayWindow == 0 {
+		p.ReplayWindow = 32
+	}
+	return p
 }
 
 // reqidAllocator gives each connection a reqid that stays the same across
@@ -104,8 +125,9 @@ func (a *Agent) start(ctx context.Context) error {
 	return nil
 }
 
-// removeStaleSAs deletes every SA oe-agent owns that no live IKE SA of
-// this process installed.
+// removeStaleSAs deletes every SA oe-agent owns. It runs at start, before
+// any IKE SA of this process exists, so all of them belong to a run that
+// died (kill -9) and whose keys are lost.
 func (a *Agent) removeStaleSAs(ctx context.Context) {
 	sas, err := a.kernel.States(ctx)
 	if err != nil {
@@ -114,8 +136,8 @@ func (a *Agent) removeStaleSAs(ctx context.Context) {
 	}
 	n := 0
 	for _, sa := range sas {
-		if sa.SPI == 0 || a.liveSA(sa) {
-			continue
+		if sa.SPI == 0 {
+			continue // larval: expires by itself
 		}
 		if err := a.kernel.DeleteState(ctx, sa.ID()); err != nil {
 			a.log.Warn("cannot remove stale SA", zap.Stringer("sa", sa), zap.Error(err))
@@ -128,14 +150,36 @@ func (a *Agent) removeStaleSAs(ctx context.Context) {
 	}
 }
 
-// liveSA reports whether sa belongs to an IKE SA of this process.
-func (a *Agent) liveSA(sa xfrm.SA) bool { return false }
-
-// stopAll takes every connection down before shutdown.
-func (a *Agent) stopAll(ctx context.Context) {
+// startConns initiates the auto=start connections.
+func (a *Agent) startConns(ctx context.Context) {
 	for _, name := range a.order {
-		a.conns[name].state = api.StateDown
+		cs := a.conns[name]
+		if cs.cfg.Auto == config.AutoStart && cs.sa == nil && cs.ipsec() {
+			if err := a.initiateConn(ctx, cs); err != nil {
+				a.log.Warn("cannot start conn", zap.String("conn", name), zap.Error(err))
+			}
+		}
 	}
+}
+
+// stopAll deletes every IKE SA (telling the peers) before shutdown; the
+// kernel objects go with Cleanup.
+func (a *Agent) stopAll(ctx context.Context) {
+	if a.disp == nil {
+		return
+	}
+	for _, name := range a.order {
+		cs := a.conns[name]
+		cs.state = api.StateDown
+		if r := cs.sa; r != nil {
+			r.post(func(now time.Time) []ike.Action { return r.sa.Delete(now) })
+		}
+	}
+	for _, r := range a.peerSA {
+		r.post(func(now time.Time) []ike.Action { return r.sa.Delete(now) })
+	}
+	// Give the delete notifications a moment to leave.
+	time.Sleep(200 * time.Millisecond)
 }
 
 func (a *Agent) up(ctx context.Context, name string) (*api.Result, error) {
@@ -143,15 +187,27 @@ func (a *Agent) up(ctx context.Context, name string) (*api.Result, error) {
 	if !ok {
 		return nil, fmt.Errorf("agent: no connection %q%s: %w", name, a.suggestConn(), localapi.ErrNotFound)
 	}
-	return nil, fmt.Errorf("agent: conn %q: IKE negotiation is not available in this build: %w", cs.cfg.Name, localapi.ErrUnavailable)
+	if cs.sa != nil {
+		return &api.Result{Name: name, State: cs.state, Message: "already negotiating or up"}, nil
+	}
+	if err := a.initiateConn(ctx, cs); err != nil {
+		return nil, err
+	}
+	return &api.Result{Name: name, State: cs.state, Message: "initiating"}, nil
 }
 
+// down deletes the connection's IKE SA, which deletes its Child SAs on
+// both sides (RFC 7296 §1.4.1). A routed conn goes back to its trap.
 func (a *Agent) down(ctx context.Context, name string) (*api.Result, error) {
 	cs, ok := a.conns[name]
 	if !ok {
 		return nil, fmt.Errorf("agent: no connection %q%s: %w", name, a.suggestConn(), localapi.ErrNotFound)
 	}
-	return &api.Result{Name: name, State: cs.state}, nil
+	if r := cs.sa; r != nil {
+		r.post(func(now time.Time) []ike.Action { return r.sa.Delete(now) })
+		return &api.Result{Name: name, State: cs.state, Message: "deleting"}, nil
+	}
+	return &api.Result{Name: name, State: cs.state, Message: "no SA"}, nil
 }
 
 // suggestConn names the loaded connections when the user mistyped one.

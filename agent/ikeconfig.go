@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/oe-agent/oe-agent/agent/config"
 	"github.com/oe-agent/oe-agent/ike"
@@ -26,6 +27,10 @@ func ikeConfigOf(c *config.Conn, b *config.Bundle, local, remote netip.Addr) (*i
 		ChildLifetime: c.SALifetime,
 		RekeyMargin:   c.RekeyMargin,
 		DPDInterval:   c.DPDDelay,
+		// About a minute in all, as libreswan's retransmit-timeout: a peer
+		// may be slow to answer its first IKE_AUTH while its kernel loads
+		// the IPsec modules.
+		Retransmit: ike.Retransmit{Initial: 500 * time.Millisecond, Tries: 8, Max: 20 * time.Second},
 	}
 	if !c.Rekey {
 		cfg.IKELifetime, cfg.ChildLifetime = 0, 0

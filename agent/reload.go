@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/oe-agent/oe-agent/agent/api"
 	"github.com/oe-agent/oe-agent/agent/config"
+	"github.com/oe-agent/oe-agent/ike"
 )
 
 // doReload rereads the configuration and applies only the difference:
@@ -64,9 +66,18 @@ func (a *Agent) doReload(ctx context.Context) (*api.ReloadResult, error) {
 		return nil, fmt.Errorf("agent: reload: %w", err)
 	}
 	a.bundle = b
+	// Connections that went away or changed lose their IKE SA (and with it
+	// their Child SAs, on both sides).
+	for _, name := range append(append([]string(nil), res.Removed...), res.Changed...) {
+		if r := oldConns[name].sa; r != nil {
+			r.post(func(now time.Time) []ike.Action { return r.sa.Delete(now) })
+		}
+	}
 	if err := a.applyPolicies(ctx, set); err != nil {
 		a.log.Warn("reload applied with errors", zap.Error(err))
 	}
+	a.publishResponders()
+	a.startConns(ctx)
 	sort.Strings(res.Added)
 	a.reloaded = a.now()
 	a.lastErr = ""

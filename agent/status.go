@@ -2,9 +2,15 @@ package agent
 
 import (
 	"context"
+	"net/netip"
+
+	"go.uber.org/zap"
 
 	"github.com/oe-agent/oe-agent/agent/api"
 	"github.com/oe-agent/oe-agent/agent/config"
+	"github.com/oe-agent/oe-agent/ike"
+	"github.com/oe-agent/oe-agent/ike/wire"
+	"github.com/oe-agent/oe-agent/xfrm"
 )
 
 // status renders the loop's state for oectl status.
@@ -18,16 +24,87 @@ func (a *Agent) status(ctx context.Context) *api.Status {
 		Counters:  a.counters,
 		LastError: a.lastErr,
 		Conns:     []api.Conn{},
-		Peers:     []api.Peer{},
+		Peers:     a.peersStatus(),
 	}
+	if st.Peers == nil {
+		st.Peers = []api.Peer{}
+	}
+	if a.oe != nil {
+		c := a.oe.Counters()
+		st.Counters.Negotiations += c.Negotiations
+		st.Counters.NegotiationErrors += c.Failures
+		st.Counters.Overflows += c.Overflows
+	}
+	counters := a.saCounters(ctx)
 	for _, name := range a.order {
 		cs := a.conns[name]
 		st.Conns = append(st.Conns, api.Conn{
 			Name: name, Type: typeName(cs.cfg.Type), Auto: autoName(cs.cfg.Auto), State: cs.state,
 			Local: endOf(cs.cfg, &cs.cfg.Left), Remote: endOf(cs.cfg, &cs.cfg.Right), LastError: cs.lastErr,
+			Children: childrenStatus(cs.children, counters),
 		})
 	}
+	for i := range st.Peers {
+		if ip, err := netip.ParseAddr(st.Peers[i].Addr); err == nil {
+			st.Peers[i].Children = childrenStatus(a.peerChildren[ip], counters)
+		}
+	}
 	return st
+}
+
+// saCounters reads the kernel's byte and packet counters of oe-agent's SAs,
+// by SPI and destination.
+func (a *Agent) saCounters(ctx context.Context) map[xfrm.SAID]xfrm.SAStats {
+	out := map[xfrm.SAID]xfrm.SAStats{}
+	sas, err := a.kernel.States(ctx)
+	if err != nil {
+		a.log.Warn("cannot read SA counters", zap.Error(err))
+		return out
+	}
+	for _, sa := range sas {
+		id := sa.ID()
+		id.Mark = xfrm.Mark{}
+		out[id] = sa.Stats
+	}
+	return out
+}
+
+func childrenStatus(children []childInfo, counters map[xfrm.SAID]xfrm.SAStats) []api.ChildSA {
+	var out []api.ChildSA
+	for _, c := range children {
+		ch := c.child
+		proto := xfrm.ProtoESP
+		if ch.Protocol == wire.ProtocolAH {
+			proto = xfrm.ProtoAH
+		}
+		in := counters[xfrm.SAID{Dst: ch.Local, Proto: proto, SPI: ch.InboundSPI}]
+		outS := counters[xfrm.SAID{Dst: ch.Remote, Proto: proto, SPI: ch.OutboundSPI}]
+		var lts, rts []string
+		for _, ts := range ch.LocalTS {
+			lts = append(lts, tsString(ts))
+		}
+		for _, ts := range ch.RemoteTS {
+			rts = append(rts, tsString(ts))
+		}
+		as := api.ChildSA{
+			Mode: ch.Mode.String(), Protocol: proto.String(), SPIIn: ch.InboundSPI, SPIOut: ch.OutboundSPI,
+			Proposal: ch.String(), LocalTS: lts, RemoteTS: rts,
+			BytesIn: in.Bytes, PacketsIn: in.Packets, BytesOut: outS.Bytes, PacketsOut: outS.Packets,
+			Established: c.established,
+		}
+		if ch.SoftLifetime > 0 {
+			as.NextRekey = c.established.Add(ch.SoftLifetime)
+		}
+		out = append(out, as)
+	}
+	return out
+}
+
+func tsString(ts ike.TrafficSelector) string {
+	if ps, err := rangePrefixes(ts.StartAddr, ts.EndAddr); err == nil && len(ps) == 1 {
+		return ps[0].String()
+	}
+	return ts.StartAddr.String() + "-" + ts.EndAddr.String()
 }
 
 func typeName(t config.ConnType) string {

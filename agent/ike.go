@@ -1,0 +1,426 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/oe-agent/oe-agent/agent/api"
+	"github.com/oe-agent/oe-agent/agent/config"
+	"github.com/oe-agent/oe-agent/agent/localapi"
+	"github.com/oe-agent/oe-agent/ike"
+	"github.com/oe-agent/oe-agent/oe"
+	"github.com/oe-agent/oe-agent/trap"
+	"github.com/oe-agent/oe-agent/xfrm"
+)
+
+// childInfo is the loop's copy of an installed Child SA, for status.
+type childInfo struct {
+	child       ike.ChildSA
+	established time.Time
+}
+
+// startIKE creates the dispatcher and opens the IKE sockets.
+func (a *Agent) startIKE(ctx context.Context) error {
+	disp, err := ike.NewDispatcher(ike.DispatcherConfig{ResponderFor: a.responderConfig})
+	if err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	a.ikeEvents = make(chan ikeEvent, 256)
+	ports := a.opts.IKEPorts
+	if len(ports) == 0 {
+		ports = []uint16{500, 4500}
+	}
+	io, err := openIKE(ctx, a.log, disp, a.kernel, ports, a.ikeEvents)
+	if err != nil {
+		return err
+	}
+	a.disp, a.ikeio, a.ikePort = disp, io, ports[0]
+	return nil
+}
+
+// responderConfig chooses the policy for an IKE SA a peer initiates: the
+// static connection whose right= is the peer, else opportunistic
+// encryption. It runs on the receive goroutine, so it reads only the
+// snapshot the loop publishes.
+func (a *Agent) responderConfig(local, remote netip.AddrPort) *ike.Config {
+	snap := a.respSnap.Load()
+	if snap == nil {
+		return nil
+	}
+	if cfg := snap.conns[remote.Addr().Unmap()]; cfg != nil {
+		return cfg
+	}
+	if snap.oe == nil {
+		return nil
+	}
+	return snap.oeConfig(local.Addr().Unmap(), snap.oe.Peer.Methods)
+}
+
+// responderSnapshot is what the receive goroutine may read: rebuilt by the
+// loop whenever connections or settings change.
+type responderSnapshot struct {
+	conns map[netip.Addr]*ike.Config
+	oe    *ike.Config // template for OE peers; nil when OE is off
+}
+
+// oeConfig is the OE template with this host's address as identity.
+func (s *responderSnapshot) oeConfig(local netip.Addr, methods []ike.AuthMethod) *ike.Config {
+	cfg := *s.oe
+	if cfg.LocalAuth.Method != ike.AuthNull {
+		cfg.LocalID = ike.AddrID(local)
+	}
+	return &cfg
+}
+
+// publishResponders rebuilds the responder snapshot.
+func (a *Agent) publishResponders() {
+	snap := &responderSnapshot{conns: map[netip.Addr]*ike.Config{}}
+	for _, name := range a.order {
+		cs := a.conns[name]
+		if !cs.ipsec() || !cs.local.IsValid() || !cs.remote.IsValid() {
+			continue
+		}
+		cfg, err := ikeConfigOf(cs.cfg, a.bundle, cs.local, cs.remote)
+		if err != nil {
+			cs.lastErr = err.Error()
+			continue
+		}
+		snap.conns[cs.remote] = cfg
+	}
+	if a.oe != nil {
+		snap.oe = a.oeTemplate(false)
+	}
+	a.respSnap.Store(snap)
+}
+
+// oeTemplate is the IKE policy of opportunistic encryption: transport
+// mode, host to host, authenticated by this host's key (or NULL when it
+// has none and anonymous OE is allowed), the peer by the key DNS proves
+// for its address (asked for with NeedPeerKey) or, if allowed, NULL.
+func (a *Agent) oeTemplate(allowNull bool) *ike.Config {
+	s := a.bundle.Config.Setup
+	cfg := &ike.Config{
+		Mode:           ike.Transport,
+		IKEProposals:   ike.DefaultIKEProposals(),
+		ChildProposals: ike.DefaultChildProposals(),
+		IKELifetime:    4 * time.Hour,
+		ChildLifetime:  time.Hour,
+		RekeyMargin:    5 * time.Minute,
+		DPDInterval:    30 * time.Second,
+		Retransmit:     ike.Retransmit{Initial: 500 * time.Millisecond, Tries: 5},
+		Logger:         a.log.Named("ike"),
+	}
+	if hk := a.bundle.HostKey; hk != nil && hk.Signer != nil {
+		cfg.LocalAuth = ike.LocalAuth{Method: ike.AuthSignature, Signer: hk.Signer}
+	} else {
+		cfg.LocalAuth = ike.LocalAuth{Method: ike.AuthNull}
+		cfg.LocalID = ike.NullID()
+	}
+	cfg.Peer.Methods = []ike.AuthMethod{ike.AuthSignature, ike.AuthRSA}
+	if allowNull || s.OEAuthNull {
+		cfg.Peer.Methods = append(cfg.Peer.Methods, ike.AuthNull)
+	}
+	return cfg
+}
+
+// handleIKE updates the loop's state from an SA's action.
+func (a *Agent) handleIKE(ctx context.Context, ev ikeEvent) {
+	r := ev.r
+	if ev.act == nil {
+		a.newResponderSA(ctx, r)
+		return
+	}
+	remote := r.sa.Remote().Addr().Unmap()
+	cs := a.conns[r.owner.conn]
+	switch act := ev.act.(type) {
+	case ike.Established:
+		a.log.Info("IKE SA established", zap.Stringer("peer", remote), zap.String("conn", r.owner.conn),
+			zap.Stringer("auth", act.PeerAuth), zap.Stringer("id", act.PeerID))
+		r.established = true
+		if r.owner.peer {
+			a.peerAuth[remote] = act.PeerAuth
+		}
+	case ike.InstallChild:
+		if ev.err != nil {
+			a.log.Error("cannot install Child SA", zap.Stringer("peer", remote), zap.Error(ev.err))
+			if cs != nil {
+				cs.lastErr = ev.err.Error()
+			}
+			r.post(func(now time.Time) []ike.Action { return r.sa.Delete(now) })
+			return
+		}
+		a.log.Info("Child SA installed", zap.Stringer("peer", remote), zap.String("conn", r.owner.conn), zap.Stringer("child", act.Child))
+		info := childInfo{child: act.Child, established: a.now()}
+		switch {
+		case cs != nil:
+			cs.children = replaceChild(cs.children, info, act.Replaces)
+			if cs.state != api.StateUp {
+				cs.state, cs.lastErr = api.StateUp, ""
+				a.reapplyPolicies(ctx)
+			}
+		case r.owner.peer:
+			a.peerChildren[remote] = replaceChild(a.peerChildren[remote], info, act.Replaces)
+			if a.peerSA[remote] != r {
+				a.peerSA[remote] = r
+			}
+			reqid := r.paramsReqid()
+			anon := a.peerAuth[remote] == ike.AuthNull
+			a.runOE(ctx, a.oe.Handle(a.now(), oe.Negotiated{Remote: remote, Reqid: reqid, Anonymous: anon, Initiator: r.sa.Established() && r.initiator}))
+		}
+	case ike.DeleteChild:
+		if cs != nil {
+			cs.children = dropChild(cs.children, act.Child.InboundSPI)
+		} else if r.owner.peer {
+			a.peerChildren[remote] = dropChild(a.peerChildren[remote], act.Child.InboundSPI)
+		}
+	case ike.ChildFailed:
+		a.log.Warn("Child SA refused", zap.Stringer("peer", remote), zap.Error(act.Err))
+		if cs != nil {
+			cs.lastErr = act.Err.Error()
+		}
+	case ike.NeedPeerKey:
+		if cs != nil {
+			a.connPeerKey(ctx, r, cs, act.ID)
+		}
+		// OE peers: the engine's Lookup, issued with the negotiation,
+		// answers through Supply.
+	case ike.Closed:
+		a.ikeClosed(ctx, r, cs, remote, act.Err)
+	}
+}
+
+// ikeClosed updates a conn or peer whose IKE SA is gone.
+func (a *Agent) ikeClosed(ctx context.Context, r *saRunner, cs *connState, remote netip.Addr, err error) {
+	if errors.Is(err, ike.ErrPeerDeleted) {
+		a.log.Info("IKE SA deleted by the peer", zap.Stringer("peer", remote), zap.String("conn", r.owner.conn))
+		err = nil
+	} else if err != nil {
+		a.log.Info("IKE SA closed", zap.Stringer("peer", remote), zap.String("conn", r.owner.conn), zap.Error(err))
+	} else {
+		a.log.Info("IKE SA deleted", zap.Stringer("peer", remote), zap.String("conn", r.owner.conn))
+	}
+	switch {
+	case cs != nil && cs.sa == r:
+		cs.sa, cs.children = nil, nil
+		if err != nil {
+			cs.lastErr = err.Error()
+		}
+		newState := api.StateDown
+		if cs.cfg.Auto == config.AutoRoute {
+			newState = api.StateTrapped
+		}
+		if err != nil && cs.cfg.Auto != config.AutoRoute {
+			newState = api.StateFailed
+		}
+		if cs.state != newState {
+			cs.state = newState
+			a.reapplyPolicies(ctx)
+		}
+	case r.owner.peer && a.peerSA[remote] == r:
+		delete(a.peerSA, remote)
+		delete(a.peerChildren, remote)
+		delete(a.peerAuth, remote)
+		var acts []oe.Action
+		if r.established {
+			acts = a.oe.Handle(a.now(), oe.Closed{Remote: remote, Err: err})
+		} else {
+			if err == nil {
+				err = errors.New("negotiation ended")
+			}
+			acts = a.oe.Handle(a.now(), oe.Failed{Remote: remote, Err: err})
+		}
+		a.runOE(ctx, acts)
+	}
+}
+
+// newResponderSA decides who a peer-initiated IKE SA serves.
+func (a *Agent) newResponderSA(ctx context.Context, r *saRunner) {
+	local, remote := r.sa.Local().Addr().Unmap(), r.sa.Remote().Addr().Unmap()
+	for _, name := range a.order {
+		cs := a.conns[name]
+		if cs.ipsec() && cs.remote == remote {
+			r.owner = ikeOwner{conn: name}
+			r.setParams(cs.params())
+			if cs.sa != nil && cs.sa != r {
+				// Both ends initiated, or the peer restarted: the newer SA
+				// wins once it is up; the old one is deleted then.
+				a.log.Info("peer initiated while an IKE SA exists", zap.String("conn", name))
+			}
+			cs.sa = r
+			return
+		}
+	}
+	if a.oe == nil {
+		r.refuse()
+		return
+	}
+	r.owner = ikeOwner{peer: true}
+	g := a.groupFor(remote)
+	for _, act := range a.oe.Handle(a.now(), oe.Inbound{Local: local, Remote: remote, Group: g}) {
+		switch act := act.(type) {
+		case oe.Accept:
+			r.setParams(childParams{Reqid: act.Reqid, Priority: trap.LayerBase(trap.LayerPeer), ReplayWindow: 32})
+			a.peerSA[remote] = r
+		case oe.Refuse:
+			a.log.Info("IKE from peer refused", zap.Stringer("peer", remote), zap.String("reason", act.Reason))
+			r.refuse()
+		default:
+			a.runOE(ctx, []oe.Action{act})
+		}
+	}
+}
+
+// groupFor is the OE group whose policy covers traffic to remote now, or 0.
+func (a *Agent) groupFor(remote netip.Addr) trap.Group {
+	if a.set == nil {
+		return 0
+	}
+	d := a.set.Explain(remote)
+	if d.Out == nil {
+		return 0
+	}
+	return d.Out.Group
+}
+
+// oeIKE carries out the OE engine's IKE actions.
+func (a *Agent) oeIKE(ctx context.Context, act oe.Action) {
+	switch act := act.(type) {
+	case oe.Initiate:
+		cfg := a.oeTemplate(act.AllowNull)
+		if cfg.LocalAuth.Method != ike.AuthNull {
+			cfg.LocalID = ike.AddrID(act.Local)
+		}
+		sa, acts, err := a.disp.Initiate(a.now(), cfg, netip.AddrPortFrom(act.Local, a.ikePort), netip.AddrPortFrom(act.Remote, a.ikePort))
+		if err != nil {
+			a.runOE(ctx, a.oe.Handle(a.now(), oe.Failed{Remote: act.Remote, Err: err}))
+			return
+		}
+		r := a.ikeio.start(ctx, sa, &childParams{Reqid: act.Reqid, Priority: trap.LayerBase(trap.LayerPeer), ReplayWindow: 32})
+		r.owner, r.initiator = ikeOwner{peer: true}, true
+		a.peerSA[act.Remote] = r
+		r.post(func(time.Time) []ike.Action { return acts })
+	case oe.Supply:
+		r := a.peerSA[act.Remote]
+		if r == nil {
+			return
+		}
+		// Without a key (Anonymous) only a peer that authenticates with
+		// NULL can still succeed: a signature then fails for want of a key.
+		key := act.Key
+		r.post(func(now time.Time) []ike.Action {
+			if key == nil {
+				return r.sa.SupplyPeerKey(now, nil, errors.New("the peer publishes no key in DNS"))
+			}
+			return r.sa.SupplyPeerKey(now, key, nil)
+		})
+	case oe.Abort:
+		if r := a.peerSA[act.Remote]; r != nil {
+			delete(a.peerSA, act.Remote)
+			r.post(func(now time.Time) []ike.Action { return r.sa.Delete(now) })
+		}
+	case oe.Teardown:
+		if r := a.peerSA[act.Remote]; r != nil && r.paramsReqid() == act.Reqid {
+			delete(a.peerSA, act.Remote)
+			r.post(func(now time.Time) []ike.Action { return r.sa.Delete(now) })
+		}
+	case oe.Accept, oe.Refuse:
+		// Handled where the responder SA is created.
+	}
+}
+
+// connAcquired starts a routed connection's negotiation on its first
+// packet.
+func (a *Agent) connAcquired(ctx context.Context, cs *connState, acq *xfrm.Acquire) {
+	if cs.sa != nil {
+		return // already negotiating: the kernel holds the packets
+	}
+	if err := a.initiateConn(ctx, cs); err != nil {
+		a.log.Warn("cannot negotiate routed conn", zap.String("conn", cs.cfg.Name), zap.Error(err))
+	}
+}
+
+// initiateConn starts IKE for a static connection.
+func (a *Agent) initiateConn(ctx context.Context, cs *connState) error {
+	if !cs.ipsec() {
+		return fmt.Errorf("agent: conn %s is type=%s: nothing to negotiate: %w", cs.cfg.Name, typeName(cs.cfg.Type), localapi.ErrBadRequest)
+	}
+	if !cs.local.IsValid() || !cs.remote.IsValid() {
+		return fmt.Errorf("agent: conn %s: both ends need an address to initiate: %w", cs.cfg.Name, localapi.ErrBadRequest)
+	}
+	cfg, err := ikeConfigOf(cs.cfg, a.bundle, cs.local, cs.remote)
+	if err != nil {
+		cs.lastErr = err.Error()
+		return fmt.Errorf("%w: %w", err, localapi.ErrBadRequest)
+	}
+	cfg.Logger = a.log.Named("ike")
+	sa, acts, err := a.disp.Initiate(a.now(), cfg, netip.AddrPortFrom(cs.local, a.ikePort), netip.AddrPortFrom(cs.remote, a.ikePort))
+	if err != nil {
+		cs.lastErr = err.Error()
+		return fmt.Errorf("agent: conn %s: %w", cs.cfg.Name, err)
+	}
+	p := cs.params()
+	r := a.ikeio.start(ctx, sa, &p)
+	r.owner, r.initiator = ikeOwner{conn: cs.cfg.Name}, true
+	cs.sa = r
+	if cs.state != api.StateUp {
+		cs.state = api.StateConnecting
+	}
+	r.post(func(time.Time) []ike.Action { return acts })
+	return nil
+}
+
+// connPeerKey answers a static conn's NeedPeerKey for a %dns key: the
+// peer's ID names the record (an address ID its reverse zone).
+func (a *Agent) connPeerKey(ctx context.Context, r *saRunner, cs *connState, id ike.Identity) {
+	if a.dns == nil {
+		r.post(func(now time.Time) []ike.Action {
+			return r.sa.SupplyPeerKey(now, nil, errors.New("no DNSSEC trust anchors configured"))
+		})
+		return
+	}
+	go func() {
+		lctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		kr, err := a.dns.LookupAddr(lctx, cs.remote)
+		ev := keyEventOf(cs.remote, kr, err)
+		r.post(func(now time.Time) []ike.Action {
+			if ev.Outcome != oe.KeySecure {
+				return r.sa.SupplyPeerKey(now, nil, fmt.Errorf("DNS key for %s: %s: %s", cs.remote, ev.Outcome, ev.Detail))
+			}
+			return r.sa.SupplyPeerKey(now, ev.Key, nil)
+		})
+	}()
+}
+
+// reapplyPolicies recomputes and applies the policy set after a state
+// change.
+func (a *Agent) reapplyPolicies(ctx context.Context) {
+	set, err := a.desiredPolicies(a.bundle)
+	if err != nil {
+		a.log.Error("policies cannot be computed", zap.Error(err))
+		return
+	}
+	a.applyPolicies(ctx, set)
+}
+
+func replaceChild(list []childInfo, c childInfo, replaces uint32) []childInfo {
+	if replaces != 0 {
+		list = dropChild(list, replaces)
+	}
+	return append([]childInfo{c}, list...)
+}
+
+func dropChild(list []childInfo, inboundSPI uint32) []childInfo {
+	out := list[:0:0]
+	for _, c := range list {
+		if c.child.InboundSPI != inboundSPI {
+			out = append(out, c)
+		}
+	}
+	return out
+}

@@ -1,0 +1,180 @@
+package agent
+
+import (
+	"context"
+	"net/netip"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/oe-agent/oe-agent/agent/api"
+	"github.com/oe-agent/oe-agent/agent/config"
+	"github.com/oe-agent/oe-agent/dnskeys"
+	"github.com/oe-agent/oe-agent/oe"
+	"github.com/oe-agent/oe-agent/trap"
+	"github.com/oe-agent/oe-agent/xfrm"
+)
+
+// oeConfigOf maps config setup to the OE engine's settings.
+func oeConfigOf(s config.Setup) oe.Config {
+	return oe.Config{
+		ShuntLifetime:        s.OEShuntLifetime,
+		AuthNull:             s.OEAuthNull,
+		PassWhileNegotiating: s.OENegotiationShunt == config.ShuntPass,
+	}
+}
+
+// handleKernelEvent turns an ACQUIRE or EXPIRE into OE or conn work.
+func (a *Agent) handleKernelEvent(ctx context.Context, ev xfrm.Event) {
+	switch ev := ev.(type) {
+	case *xfrm.Acquire:
+		a.counters.Acquires++
+		a.acquire(ctx, ev)
+	case *xfrm.Expire:
+		if ev.Hard {
+			a.log.Info("SA expired", zap.Stringer("sa", ev.SA))
+		}
+	case *xfrm.Lost:
+		a.log.Warn("kernel events lost; re-reading kernel state", zap.Error(ev.Err), zap.Bool("fatal", ev.Fatal))
+		if set, err := a.desiredPolicies(a.bundle); err == nil {
+			a.applyPolicies(ctx, set)
+		}
+	}
+}
+
+// acquire routes an ACQUIRE by the reqid of the trap that fired: a group
+// trap goes to the OE engine, a conn's trap (auto=route) to the conn.
+func (a *Agent) acquire(ctx context.Context, acq *xfrm.Acquire) {
+	var reqid uint32
+	if len(acq.Templates) > 0 {
+		reqid = acq.Templates[0].Reqid
+	}
+	local, remote := acq.Selector.Src.Addr(), acq.Selector.Dst.Addr()
+	if g, ok := trap.GroupOfReqid(reqid); ok {
+		if a.oe == nil {
+			return
+		}
+		a.log.Debug("acquire", zap.Stringer("remote", remote), zap.Stringer("group", g), zap.Uint32("seq", acq.Seq))
+		a.runOE(ctx, a.oe.Handle(a.now(), oe.Acquire{Local: local, Remote: remote, Group: g, Seq: acq.Seq}))
+		return
+	}
+	for _, name := range a.order {
+		if cs := a.conns[name]; cs.reqid == reqid && cs.reqid != 0 {
+			a.connAcquired(ctx, cs, acq)
+			return
+		}
+	}
+	a.log.Debug("acquire for a trap that is gone", zap.Uint32("reqid", reqid), zap.Stringer("remote", remote))
+}
+
+// runOE carries out the OE engine's actions. DNS lookups run on their own
+// goroutines and report back to the loop; nothing here waits on the
+// network.
+func (a *Agent) runOE(ctx context.Context, acts []oe.Action) {
+	changed := false
+	for _, act := range acts {
+		switch act := act.(type) {
+		case oe.Lookup:
+			a.counters.DNSLookups++
+			a.lookupPeerKey(ctx, act.Remote)
+		case oe.PoliciesChanged:
+			changed = true
+		default:
+			a.oeIKE(ctx, act)
+		}
+	}
+	if changed {
+		set, err := a.desiredPolicies(a.bundle)
+		if err != nil {
+			a.log.Error("OE policies cannot be computed", zap.Error(err))
+			return
+		}
+		a.applyPolicies(ctx, set)
+	}
+}
+
+// lookupPeerKey finds remote's key off the loop and hands the verdict to
+// the engine on the loop.
+func (a *Agent) lookupPeerKey(ctx context.Context, remote netip.Addr) {
+	if a.dns == nil {
+		a.runOE(ctx, a.oe.Handle(a.now(), oe.KeyResult{Remote: remote, Outcome: oe.KeyIndeterminate, Detail: "no DNSSEC trust anchors configured"}))
+		return
+	}
+	go func() {
+		lctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		kr, err := a.dns.LookupAddr(lctx, remote)
+		ev := keyEventOf(remote, kr, err)
+		a.runOnLoop(ctx, func() { a.runOE(ctx, a.oe.Handle(a.now(), ev)) })
+	}()
+}
+
+// keyEventOf classifies a key lookup for the engine. Only a usable key in
+// a Secure answer counts as found; a Secure answer without one is a
+// denial (no record, or only unusable records).
+func keyEventOf(remote netip.Addr, kr *dnskeys.KeyResult, err error) oe.KeyResult {
+	ev := oe.KeyResult{Remote: remote}
+	switch {
+	case err != nil:
+		ev.Outcome, ev.Detail = oe.KeyIndeterminate, err.Error()
+	case kr.State == dnskeys.Secure && kr.Best() != nil:
+		ev.Outcome, ev.Key = oe.KeySecure, kr.Best().PublicKey
+		ev.Detail = "dns secure (" + joinZones(kr.Zones()) + ")"
+	case kr.State == dnskeys.Secure:
+		ev.Outcome, ev.Detail = oe.KeyDenied, kr.Reason
+	case kr.State == dnskeys.Insecure:
+		ev.Outcome, ev.Detail = oe.KeyInsecure, kr.Reason
+	case kr.State == dnskeys.Bogus:
+		ev.Outcome, ev.Detail = oe.KeyBogus, kr.Reason
+	default:
+		ev.Outcome, ev.Detail = oe.KeyIndeterminate, kr.Reason
+	}
+	return ev
+}
+
+func joinZones(zs []string) string {
+	out := ""
+	for i, z := range zs {
+		if i > 0 {
+			out += ", "
+		}
+		out += z
+	}
+	return out
+}
+
+// oeTick expires shunts and stuck negotiations.
+func (a *Agent) oeTick(ctx context.Context) {
+	if a.oe != nil {
+		a.runOE(ctx, a.oe.Tick(a.now()))
+	}
+}
+
+// peersStatus renders the OE peers for oectl status.
+func (a *Agent) peersStatus() []api.Peer {
+	if a.oe == nil {
+		return nil
+	}
+	var out []api.Peer
+	for _, p := range a.oe.Peers() {
+		ap := api.Peer{
+			Addr: p.Remote.String(), Group: p.Group.String(), Anonymous: p.Anonymous, Since: p.Since,
+			Local: api.End{ID: p.Local.String()}, Remote: api.End{ID: p.Remote.String(), KeySource: p.KeyDetail},
+			LastError: p.LastError,
+		}
+		switch p.State {
+		case oe.Negotiating:
+			ap.State = api.StateConnecting
+		case oe.Up:
+			ap.State = api.StateUp
+		case oe.Shunted:
+			ap.State = api.StateDrop
+			if p.Shunt == trap.PeerPass {
+				ap.State = api.StatePassthrough
+			}
+			ap.ShuntExpires = p.Expires
+		}
+		out = append(out, ap)
+	}
+	return out
+}
