@@ -83,7 +83,7 @@ func (x *connCtx) checkManual() {
 			return nil
 		}
 		if k == nil {
-			x.errAt(bothKey, "keying=manual with esp=%s needs %s= (or %s=): %d bytes", p.String(), bothKey, specificKey, want)
+			x.errAt(bothKey, "keying=manual with esp=%s needs %s= (or left%s= and right%s=): %d bytes", p.String(), bothKey, bothKey, bothKey, want)
 			return nil
 		}
 		if len(k) != want {

@@ -1,5 +1,7 @@
 package config
 
+import "strconv"
+
 // IANA "Internet Key Exchange Version 2 (IKEv2) Parameters" transform IDs
 // (RFC 7296 §3.3.2 and the registries it created), defined here as plain
 // numbers so that this package does not depend on the IKE implementation.
@@ -196,7 +198,7 @@ func dhName(id uint16) string {
 			return g.names[0]
 		}
 	}
-	return "dh" + itoa(int(id))
+	return "dh" + strconv.Itoa(int(id))
 }
 
 // IsAEAD reports whether encryption transform id is a combined mode
@@ -241,26 +243,4 @@ func EncrKeyBytes(t Transform) int {
 	default: // GCM, GMAC, CTR
 		return int(t.KeyLen)/8 + 4
 	}
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
 }
