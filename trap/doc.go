@@ -97,8 +97,14 @@
 // from 0.1 s up to 60 s) and sends them once a lookup resolves: when the SA
 // arrives, or when oe places a pass shunt above the trap, as the netns tests
 // show. A block policy as negotiation shunt, as libreswan installs, would
-// lose them. oe may also place a PeerHold entry (a /32 template with its own
-// reqid) to narrow the trap to a flow.
+// lose them. The vm tier (TestVMHeldUntilSA) shows the held first packet
+// leaving ESP-protected once the SA is installed, whether oe gives the SA
+// the group's reqid (no per-peer policy needed) or its own reqid plus a
+// PeerIPsec entry. In the latter case the ACQUIRE's larval state (SPI 0,
+// the group's reqid) lingers until net.core.xfrm_acq_expires, and the
+// kernel sends no new ACQUIRE for that flow from the group trap meanwhile.
+// oe may also place a PeerHold entry (a /32 template with its own reqid)
+// to narrow the trap to a flow.
 //
 // # Reconcile
 //
