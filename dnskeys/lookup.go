@@ -21,7 +21,8 @@ type KeyFinder interface {
 
 var _ KeyFinder = (*Resolver)(nil)
 
-// KeyResult is the answer to "which key does this peer publish?". Keys
+// KeyResult is the answer to "which key does this peer publish?". It is
+// shared between callers while cached: treat it as read-only. Keys
 // holds every key record found (IPSECKEY first, then legacy KEY), best
 // first; only keys whose RRset is Secure and that are themselves acceptable
 // are usable. State summarizes: Secure if a usable key exists or if DNSSEC
@@ -83,6 +84,18 @@ func (r *Resolver) LookupName(ctx context.Context, name string) (*KeyResult, err
 	}
 	var ipsec, key *Result
 	var kerr error
+	now := r.now()
+	ipsec, iok := r.results.get(question{cn, dns.TypeIPSECKEY}, now)
+	key, kok := r.results.get(question{cn, dns.TypeKEY}, now)
+	if iok && (kok || r.noKEY) {
+		// Both answers are cached: reuse the KeyResult built from them.
+		if e, ok := r.keyResults.get(cn, now); ok && e.ipsec == ipsec && e.key == key {
+			return e.kr, nil
+		}
+		kr := combineKeys(cn, ipsec, key)
+		r.keyResults.put(cn, keyResultEntry{ipsec, key, kr}, r.ttls.max, now)
+		return kr, nil
+	}
 	var wg sync.WaitGroup
 	if !r.noKEY {
 		wg.Add(1)
@@ -100,6 +113,13 @@ func (r *Resolver) LookupName(ctx context.Context, name string) (*KeyResult, err
 		return nil, kerr
 	}
 	return combineKeys(cn, ipsec, key), nil
+}
+
+// keyResultEntry remembers the KeyResult built from two cached results; it
+// is reused only while both are still the cached ones.
+type keyResultEntry struct {
+	ipsec, key *Result
+	kr         *KeyResult
 }
 
 // combineKeys builds a KeyResult from the two lookups.

@@ -67,13 +67,15 @@ type Resolver struct {
 	anchors *Anchors
 	fetch   *cachingFetcher
 	results *cache[question, *Result]
-	flight  flight[question, *Result]
-	ttls    ttlPolicy
-	opt     Options
-	timeout time.Duration
-	noKEY   bool
-	now     func() time.Time
-	log     *zap.Logger
+	// keyResults caches KeyResults built from cached results.
+	keyResults *cache[string, keyResultEntry]
+	flight     flight[question, *Result]
+	ttls       ttlPolicy
+	opt        Options
+	timeout    time.Duration
+	noKEY      bool
+	now        func() time.Time
+	log        *zap.Logger
 }
 
 // New builds a Resolver.
@@ -124,6 +126,7 @@ func New(cfg Config) (*Resolver, error) {
 	}
 	r.fetch = &cachingFetcher{inner: f, cache: newCache[question, *dns.Msg](entries), ttls: r.ttls, now: r.now}
 	r.results = newCache[question, *Result](entries)
+	r.keyResults = newCache[string, keyResultEntry](entries)
 	return r, nil
 }
 
@@ -177,7 +180,7 @@ func buildFetcher(cfg Config) (Fetcher, error) {
 }
 
 // Lookup returns the validated answer to (name, qtype). A cached result is
-// returned while it lives. DNS failures are not errors: they come back as a
+// returned while it lives; results are shared, so treat them as read-only. DNS failures are not errors: they come back as a
 // Result with State Indeterminate. The error is for invalid input only.
 func (r *Resolver) Lookup(ctx context.Context, name string, qtype uint16) (*Result, error) {
 	cn, err := NormalizeName(name)
