@@ -65,7 +65,7 @@ func Compute(in Input) (*Set, error) {
 	if b.trapsIPv6() {
 		b.neighbourDiscovery()
 	}
-	return newSet(b.entries), nil
+	return newSet(b.entries)
 }
 
 // localPrefixes returns the host prefixes of the local addresses of one

@@ -202,6 +202,8 @@ func TestComputeRejects(t *testing.T) {
 		{"peer action", Input{Peers: []Peer{{Remote: ip("192.0.2.7")}}}, []string{"unknown action 0"}},
 		{"peer dup", Input{Peers: []Peer{{Remote: ip("192.0.2.7"), Action: PeerPass}, {Remote: ip("192.0.2.7"), Action: PeerDrop}}},
 			[]string{"two entries for the same traffic"}},
+		{"conns overlap exactly", Input{Conns: []Conn{ok, {Name: "d", Type: ConnDrop, LocalAddr: ip("192.0.2.1"), RemoteAddr: ip("192.0.2.2"), Route: true}}},
+			[]string{"conn c and conn d both cover src 192.0.2.1/32 dst 192.0.2.2/32 dir out"}},
 		{"resolver port", Input{Resolvers: []netip.AddrPort{netip.AddrPortFrom(ip("192.0.2.53"), 0)}}, []string{"resolver 192.0.2.53: port 0"}},
 		{"several", Input{Local: []netip.Addr{{}}, Groups: map[Group][]Dest{GroupBlock: dests("10.0.0.1/8")}},
 			[]string{"2 problems", "local address: missing address", "did you mean 10.0.0.0/8"}},

@@ -155,9 +155,13 @@ func comparePrefixes(a, b netip.Prefix) int {
 
 // newSet keeps, for each kernel key, the entry of highest precedence
 // (lowest priority, then lowest rank) and records the others as shadowed.
-func newSet(entries []Entry) *Set {
+// Two entries of different owners that tie (the same layer, selector and
+// rank: two conns for the same traffic) are a conflict no precedence rule
+// settles; they are reported as problems.
+func newSet(entries []Entry) (*Set, error) {
 	best := make(map[policyKey]int)
 	var shadowed []Entry
+	var p problems
 	for i, e := range entries {
 		k := keyOf(e.Policy)
 		j, dup := best[k]
@@ -166,12 +170,18 @@ func newSet(entries []Entry) *Set {
 			continue
 		}
 		cur := entries[j]
-		if e.Policy.Priority < cur.Policy.Priority || (e.Policy.Priority == cur.Policy.Priority && e.rank < cur.rank) {
+		switch {
+		case e.Policy.Priority < cur.Policy.Priority || (e.Policy.Priority == cur.Policy.Priority && e.rank < cur.rank):
 			best[k] = i
 			shadowed = append(shadowed, cur)
-		} else {
+		case e.Policy.Priority == cur.Policy.Priority && e.rank == cur.rank && e.Owner != cur.Owner:
+			p.addf("%s and %s both cover %s dir %s", cur.Owner, e.Owner, e.Policy.Selector, e.Policy.Dir)
+		default:
 			shadowed = append(shadowed, e)
 		}
+	}
+	if err := p.err(); err != nil {
+		return nil, err
 	}
 	s := &Set{Shadowed: shadowed}
 	for _, i := range best {
@@ -179,5 +189,5 @@ func newSet(entries []Entry) *Set {
 	}
 	slices.SortFunc(s.Entries, compareEntries)
 	slices.SortFunc(s.Shadowed, compareEntries)
-	return s
+	return s, nil
 }
