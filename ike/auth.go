@@ -121,6 +121,7 @@ func (s *SA) hold(now time.Time, h *heldAuth, id *wire.ID) {
 // established records a successful authentication of the peer.
 func (s *SA) established(now time.Time, id *wire.ID, m AuthMethod, initialContact bool) {
 	s.state = stateEstablished
+	s.establishedAt = now
 	s.peerID = Identity{Type: id.IDType, Data: append([]byte(nil), id.Data...)}
 	s.peerMethod = m
 	s.halfOpenExpiry = time.Time{}

@@ -27,6 +27,7 @@ const (
 type child struct {
 	sa       ChildSA
 	state    childState
+	created  time.Time
 	rekeyAt  time.Time
 	expireAt time.Time
 	// peerRekey records a rekey of this Child SA that the peer initiated
@@ -322,6 +323,7 @@ func (s *SA) childKeys(cs childSuite, gir crypto.Key, ni, nr []byte) (*crypto.Ch
 
 // installChild records c and asks the driver to install it.
 func (s *SA) installChild(now time.Time, c *child, replaces uint32) {
+	c.created = now
 	if s.cfg.ChildLifetime > 0 {
 		soft := s.cfg.ChildLifetime - s.jitter(s.cfg.ChildLifetime)
 		c.sa.SoftLifetime = soft

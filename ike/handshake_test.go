@@ -2,7 +2,10 @@ package ike_test
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/oe-agent/oe-agent/ike"
 	"github.com/oe-agent/oe-agent/ike/iketest"
@@ -98,5 +101,20 @@ func TestHandshakeWrongPSK(t *testing.T) {
 	}
 	if s := p.R.D.Stats(); s.SAs != 0 || s.HalfOpen != 0 {
 		t.Errorf("responder keeps state: %+v", s)
+	}
+}
+
+func TestInfo(t *testing.T) {
+	icfg, rcfg := pskConfigs()
+	icfg.IKELifetime = time.Hour
+	p := iketest.NewPair(t, icfg, rcfg, ike.DispatcherConfig{})
+	p.Handshake()
+	in := p.Init.Info()
+	if in.State != "established" || !in.Initiator || in.Proposal != "ENCR_AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE25519" ||
+		!in.Established.Equal(p.Now) || in.NextRekey.IsZero() || len(in.Children) != 1 || in.Children[0].Proposal != "ENCR_AES_GCM_16_256" {
+		t.Errorf("Info %+v", in)
+	}
+	if s := fmt.Sprint(in.Children[0].Inbound.Encr); !strings.Contains(s, "redacted") {
+		t.Errorf("key prints as %q", s)
 	}
 }

@@ -86,10 +86,11 @@ type SA struct {
 	children map[uint32]*child // by inbound SPI
 	queue    []command         // requests waiting for the window
 
-	lastRecv time.Time
-	dpdAt    time.Time
-	rekeyAt  time.Time // IKE SA rekey time
-	closeErr error
+	lastRecv      time.Time
+	establishedAt time.Time
+	dpdAt         time.Time
+	rekeyAt       time.Time // IKE SA rekey time
+	closeErr      error
 
 	actions []Action // collected during one call
 }
