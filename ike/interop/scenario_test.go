@@ -20,6 +20,8 @@ type peerControl interface {
 	rekeyChild(t *testing.T)
 	rekeyIKE(t *testing.T)
 	deleteIKE(t *testing.T)
+	// log returns the peer's log so far.
+	log() string
 }
 
 // scenario is one interop run: establish, traffic, rekeys, delete.
@@ -51,6 +53,12 @@ func spis(c ike.ChildSA) []uint32 { return []uint32{c.InboundSPI, c.OutboundSPI}
 // run plays the scenario and returns the Child SAs it went through.
 func (s *scenario) run(t *testing.T) []ike.ChildSA {
 	t.Helper()
+	last := time.Now()
+	lap := func(step string) {
+		now := time.Now()
+		t.Logf("step %q took %v", step, now.Sub(last).Round(10*time.Millisecond))
+		last = now
+	}
 	check := func(step string, want, gone []uint32) {
 		if s.checkKernel != nil {
 			s.checkKernel(t, step, want, gone)
@@ -67,7 +75,9 @@ func (s *scenario) run(t *testing.T) []ike.ChildSA {
 		return st.Established == 1 && len(st.Children) == 1
 	})
 	c1, _ := st.child()
+	lap("establish")
 	check("established", spis(c1), nil)
+	lap("check kernel")
 
 	var str *stream
 	if s.startStream != nil {
@@ -76,6 +86,7 @@ func (s *scenario) run(t *testing.T) []ike.ChildSA {
 		if s.checkUsed != nil {
 			s.checkUsed(t, c1)
 		}
+		lap("start TCP stream")
 	}
 	progress := func() {
 		if str != nil {
@@ -96,14 +107,17 @@ func (s *scenario) run(t *testing.T) []ike.ChildSA {
 			return len(st.Children) == 1 && ok && c.InboundSPI != old.InboundSPI
 		})
 		c, _ := st.child()
+		lap(step)
 		if c.OutboundSPI == old.OutboundSPI {
 			t.Fatalf("%s: outbound SPI %#08x did not change", step, c.OutboundSPI)
 		}
 		check(step, spis(c), spis(old))
+		lap("check kernel")
 		progress()
 		if s.checkUsed != nil && str != nil {
 			s.checkUsed(t, c)
 		}
+		lap("traffic")
 		return c
 	}
 
@@ -120,6 +134,7 @@ func (s *scenario) run(t *testing.T) []ike.ChildSA {
 		s.peer.rekeyIKE(t)
 	}
 	st = s.ours.waitFor(s.timeout, "IKE SA rekeyed", func(st driverStatus) bool { return st.IKERekeys == 1 })
+	lap("IKE SA rekey")
 	if st.IKESPIs == before {
 		t.Fatalf("IKE SPIs %016x/%016x unchanged by the rekey", before[0], before[1])
 	}
@@ -127,12 +142,14 @@ func (s *scenario) run(t *testing.T) []ike.ChildSA {
 		t.Fatalf("IKE SA rekey changed the Child SAs: %v", st.Children)
 	}
 	progress()
+	lap("traffic")
 
 	// Child SA rekey by the IKE responder, over the rekeyed IKE SA.
 	c3 := rekeyChild(!s.weInitiate, c2, "second Child SA rekey (after the IKE SA rekey)")
 
 	if str != nil {
 		str.stop(t)
+		lap("stop TCP stream")
 	}
 
 	// Delete by the IKE responder.
@@ -144,10 +161,12 @@ func (s *scenario) run(t *testing.T) []ike.ChildSA {
 		s.peer.deleteIKE(t)
 	}
 	st = s.ours.waitFor(s.timeout, "IKE SA deleted", func(st driverStatus) bool { return st.Closed == 1 && len(st.Children) == 0 })
+	lap("delete")
 	check("delete", nil, spis(c3))
 	if s.checkClean != nil {
 		s.checkClean(t)
 	}
+	lap("check kernel clean")
 	for _, err := range st.CloseErrs {
 		if !(s.weInitiate && errors.Is(err, ike.ErrPeerDeleted)) {
 			t.Errorf("IKE SA closed with %v", err)

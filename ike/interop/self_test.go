@@ -51,6 +51,8 @@ func (p *driverPeer) rekeyChild(t *testing.T) {
 	}
 }
 
+func (p *driverPeer) log() string { return "" }
+
 func (p *driverPeer) rekeyIKE(t *testing.T) {
 	if err := p.d.rekeyIKE(); err != nil {
 		t.Fatal(err)
