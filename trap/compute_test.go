@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/oe-agent/oe-agent/xfrm"
 )
@@ -124,7 +125,8 @@ func siteInput() Input {
 		},
 		Peers: []Peer{
 			{Remote: ip("198.51.100.7"), Local: ip("192.0.2.1"), Action: PeerIPsec, Reqid: ReqidConnMin + 0x10},
-			{Remote: ip("2001:db8:5::9"), Action: PeerPass, Reason: "no IPSECKEY: failure shunt"},
+			{Remote: ip("2001:db8:5::9"), Action: PeerPass, Reason: "no IPSECKEY: failure shunt",
+				Expires: time.Date(2026, 11, 27, 16, 15, 0, 0, time.UTC)},
 		},
 		Resolvers: []netip.AddrPort{netip.MustParseAddrPort("192.0.2.53:53"), netip.MustParseAddrPort("[2001:db8::53]:53")},
 	}

@@ -126,8 +126,12 @@ func (s *Set) String() string { return xfrm.FormatPolicies(s.Policies()) }
 func (s *Set) Describe() string {
 	var sb strings.Builder
 	for _, e := range s.Entries {
-		fmt.Fprintf(&sb, "%-3s 0x%08x %-7s %s: %s, %s %s (%s)\n", e.Policy.Dir, e.Policy.Priority,
+		fmt.Fprintf(&sb, "%-3s 0x%08x %-7s %s: %s, %s %s (%s", e.Policy.Dir, e.Policy.Priority,
 			e.Verdict, e.Policy.Selector, e.Layer, e.Owner, e.Source, e.Reason)
+		if !e.Expires.IsZero() {
+			fmt.Fprintf(&sb, ", expires %s", e.Expires.UTC().Format(time.RFC3339))
+		}
+		sb.WriteString(")\n")
 	}
 	for _, e := range s.Shadowed {
 		fmt.Fprintf(&sb, "shadowed: %s %s (%s %s)\n", e.Policy.Dir, e.Policy.Selector, e.Owner, e.Source)
