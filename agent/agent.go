@@ -78,6 +78,7 @@ type Agent struct {
 	ikePort      uint16
 	ikeEvents    chan ikeEvent
 	respSnap     atomic.Pointer[responderSnapshot]
+	respSet      atomic.Pointer[trap.Set] // a.set, for the receive goroutines
 	peerSA       map[netip.Addr]*saRunner
 	peerChildren map[netip.Addr][]childInfo
 	peerAuth     map[netip.Addr]ike.AuthMethod
@@ -165,7 +166,6 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.shutdown()
 		return err
 	}
-	defer a.ikeio.close()
 	a.publishResponders()
 	a.startConns(ctx)
 	srv, err := localapi.Listen(a.socketPath(), backend{a}, a.log.Named("ctl"))

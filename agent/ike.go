@@ -24,7 +24,7 @@ type childInfo struct {
 	established time.Time
 }
 
-// startIKE creates the dispatcher and opens the IKE sockets.
+// startIKE creates the dispatcher and the UDP driver and starts serving.
 func (a *Agent) startIKE(ctx context.Context) error {
 	disp, err := ike.NewDispatcher(ike.DispatcherConfig{ResponderFor: a.responderConfig})
 	if err != nil {
@@ -33,14 +33,37 @@ func (a *Agent) startIKE(ctx context.Context) error {
 	a.ikeEvents = make(chan ikeEvent, 256)
 	ports := a.opts.IKEPorts
 	if len(ports) == 0 {
-		ports = []uint16{500, 4500}
+		ports = []uint16{ike.PortIKE, ike.PortNATT}
 	}
-	io, err := openIKE(ctx, a.log, disp, a.kernel, ports, a.ikeEvents)
+	io := &ikeIO{kernel: a.kernel, log: a.log.Named("ike"), events: a.ikeEvents, sas: map[*ike.SA]*saRunner{}}
+	io.classify = func(r *saRunner) {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		a.runOnLoop(cctx, func() { a.classifyResponder(ctx, r) })
+	}
+	drv, err := ike.NewDriver(ike.DriverConfig{
+		Dispatcher: disp, Listen: listenAddrs(ports), NATTPort: ike.PortNATT,
+		Bypass: xfrm.BypassSocket, Handler: io.handle, Logger: a.log.Named("ike"),
+	})
 	if err != nil {
-		return err
+		return fmt.Errorf("agent: %w", err)
 	}
+	io.drv = drv
+	go drv.Run(ctx)
 	a.disp, a.ikeio, a.ikePort = disp, io, ports[0]
 	return nil
+}
+
+// start runs a new IKE SA on the driver, initiator side.
+func (a *Agent) initiateSA(cfg *ike.Config, local, remote netip.Addr, p childParams, owner ikeOwner) (*saRunner, error) {
+	sa, err := a.ikeio.drv.Initiate(cfg, netip.AddrPortFrom(local, a.ikePort), netip.AddrPortFrom(remote, a.ikePort))
+	if err != nil {
+		return nil, err
+	}
+	r := a.ikeio.runner(sa)
+	r.setParams(p)
+	r.owner, r.initiator, r.classified = owner, true, true
+	return r, nil
 }
 
 // responderConfig chooses the policy for an IKE SA a peer initiates: the
@@ -57,6 +80,19 @@ func (a *Agent) responderConfig(local, remote netip.AddrPort) *ike.Config {
 	}
 	if snap.oe == nil {
 		return nil
+	}
+	// Only peers in a group that accepts OE get an answer (RFC 4322
+	// §3.2); the rest are refused before any Diffie-Hellman.
+	if set := a.respSet.Load(); set != nil {
+		d := set.Explain(remote.Addr().Unmap())
+		if d.Out == nil {
+			return nil
+		}
+		switch d.Out.Group {
+		case trap.GroupPrivate, trap.GroupPrivateOrClear, trap.GroupClearOrPrivate:
+		default:
+			return nil
+		}
 	}
 	return snap.oeConfig(local.Addr().Unmap(), snap.oe.Peer.Methods)
 }
@@ -131,10 +167,7 @@ func (a *Agent) oeTemplate(allowNull bool) *ike.Config {
 // handleIKE updates the loop's state from an SA's action.
 func (a *Agent) handleIKE(ctx context.Context, ev ikeEvent) {
 	r := ev.r
-	if ev.act == nil {
-		a.newResponderSA(ctx, r)
-		return
-	}
+	a.classifyResponder(ctx, r)
 	remote := r.sa.Remote().Addr().Unmap()
 	cs := a.conns[r.owner.conn]
 	switch act := ev.act.(type) {
@@ -238,8 +271,12 @@ func (a *Agent) ikeClosed(ctx context.Context, r *saRunner, cs *connState, remot
 	}
 }
 
-// newResponderSA decides who a peer-initiated IKE SA serves.
-func (a *Agent) newResponderSA(ctx context.Context, r *saRunner) {
+// classifyResponder decides, once, whom a peer-initiated IKE SA serves.
+func (a *Agent) classifyResponder(ctx context.Context, r *saRunner) {
+	if r.classified {
+		return
+	}
+	r.classified = true
 	local, remote := r.sa.Local().Addr().Unmap(), r.sa.Remote().Addr().Unmap()
 	for _, name := range a.order {
 		cs := a.conns[name]
@@ -295,15 +332,12 @@ func (a *Agent) oeIKE(ctx context.Context, act oe.Action) {
 		if cfg.LocalAuth.Method != ike.AuthNull {
 			cfg.LocalID = ike.AddrID(act.Local)
 		}
-		sa, acts, err := a.disp.Initiate(a.now(), cfg, netip.AddrPortFrom(act.Local, a.ikePort), netip.AddrPortFrom(act.Remote, a.ikePort))
+		r, err := a.initiateSA(cfg, act.Local, act.Remote, childParams{Reqid: act.Reqid, Priority: trap.LayerBase(trap.LayerPeer), ReplayWindow: 32}, ikeOwner{peer: true})
 		if err != nil {
 			a.runOE(ctx, a.oe.Handle(a.now(), oe.Failed{Remote: act.Remote, Err: err}))
 			return
 		}
-		r := a.ikeio.start(ctx, sa, &childParams{Reqid: act.Reqid, Priority: trap.LayerBase(trap.LayerPeer), ReplayWindow: 32})
-		r.owner, r.initiator = ikeOwner{peer: true}, true
 		a.peerSA[act.Remote] = r
-		r.post(func(time.Time) []ike.Action { return acts })
 	case oe.Supply:
 		r := a.peerSA[act.Remote]
 		if r == nil {
@@ -358,19 +392,15 @@ func (a *Agent) initiateConn(ctx context.Context, cs *connState) error {
 		return fmt.Errorf("%w: %w", err, localapi.ErrBadRequest)
 	}
 	cfg.Logger = a.log.Named("ike")
-	sa, acts, err := a.disp.Initiate(a.now(), cfg, netip.AddrPortFrom(cs.local, a.ikePort), netip.AddrPortFrom(cs.remote, a.ikePort))
+	r, err := a.initiateSA(cfg, cs.local, cs.remote, cs.params(), ikeOwner{conn: cs.cfg.Name})
 	if err != nil {
 		cs.lastErr = err.Error()
 		return fmt.Errorf("agent: conn %s: %w", cs.cfg.Name, err)
 	}
-	p := cs.params()
-	r := a.ikeio.start(ctx, sa, &p)
-	r.owner, r.initiator = ikeOwner{conn: cs.cfg.Name}, true
 	cs.sa = r
 	if cs.state != api.StateUp {
 		cs.state = api.StateConnecting
 	}
-	r.post(func(time.Time) []ike.Action { return acts })
 	return nil
 }
 

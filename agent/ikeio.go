@@ -3,231 +3,199 @@ package agent
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
-	"golang.org/x/net/ipv4"
-	"golang.org/x/net/ipv6"
 
 	"github.com/oe-agent/oe-agent/ike"
+	"github.com/oe-agent/oe-agent/ike/wire"
 	"github.com/oe-agent/oe-agent/xfrm"
 )
 
-// ikeIO is the agent's IKE transport: UDP sockets on the IKE ports for
-// IPv4 and IPv6, each exempt from XFRM policies (so IKE is never trapped
-// by the policies it negotiates), and one goroutine per IKE SA that owns
-// the SA, feeds it datagrams, commands and timer ticks, and carries out
-// its actions in order. Sends and kernel SA installs happen on the SA's
-// goroutine, so an SA is in the kernel before the message that lets the
-// peer use it leaves; everything else is reported to the agent's loop.
+// ikeIO adapts the IKE engine's UDP driver to the agent. The driver runs
+// one goroutine per IKE SA and calls handle on it for every action but
+// Send, in the engine's order: Child SAs are installed and removed right
+// there, so the responder's inbound SA is in the kernel before its
+// IKE_AUTH answer leaves. Everything is then reported to the agent's loop,
+// which keeps the books.
 type ikeIO struct {
-	log    *zap.Logger
-	disp   *ike.Dispatcher
+	drv    *ike.Driver
 	kernel xfrm.Kernel
-	socks  map[netip.AddrPort]*ikeSocket // by wildcard local address:port, per family
+	log    *zap.Logger
 	events chan<- ikeEvent
+	// classify asks the loop, synchronously, whom a peer-initiated SA
+	// serves, the first time one of its actions needs to know.
+	classify func(*saRunner)
 
-	mu      sync.Mutex
-	runners map[*ike.SA]*saRunner // guarded by mu
+	mu  sync.Mutex
+	sas map[*ike.SA]*saRunner // guarded by mu
 }
 
-// ikeEvent is an SA's action (other than Send), reported to the loop after
-// the SA's goroutine carried out its part, or the creation of a responder
-// SA (Action nil).
+// ikeEvent is an SA's action (other than Send) after the SA's goroutine
+// did its part.
 type ikeEvent struct {
 	r   *saRunner
 	act ike.Action
 	err error // install failure, for InstallChild
 }
 
-// ikeSocket is one UDP socket with packet info, for the local address of
-// received datagrams and the source of sent ones.
-type ikeSocket struct {
-	port uint16
-	v4   *ipv4.PacketConn
-	v6   *ipv6.PacketConn
-	c    *net.UDPConn
+// saRunner is the agent's record of one IKE SA: whom it serves and the
+// kernel parameters of its Child SAs.
+type saRunner struct {
+	io *ikeIO
+	sa *ike.SA
+
+	mu      sync.Mutex
+	params  *childParams // guarded by mu; nil until the owner is known
+	refused bool         // guarded by mu
+
+	// Loop only.
+	owner       ikeOwner
+	initiator   bool
+	established bool
+	classified  bool
 }
 
-// openIKE opens the IKE sockets on ports (500 and 4500 in production).
-func openIKE(ctx context.Context, log *zap.Logger, disp *ike.Dispatcher, k xfrm.Kernel, ports []uint16, events chan<- ikeEvent) (*ikeIO, error) {
-	io := &ikeIO{log: log.Named("ike"), disp: disp, kernel: k, socks: map[netip.AddrPort]*ikeSocket{}, events: events, runners: map[*ike.SA]*saRunner{}}
-	for _, port := range ports {
-		for _, fam := range []string{"udp4", "udp6"} {
-			s, err := listenIKE(fam, port)
-			if err != nil {
-				io.close()
-				return nil, err
-			}
-			var any netip.Addr
-			if fam == "udp4" {
-				any = netip.IPv4Unspecified()
-			} else {
-				any = netip.IPv6Unspecified()
-			}
-			io.socks[netip.AddrPortFrom(any, port)] = s
-			go io.receive(ctx, s)
-		}
-	}
-	return io, nil
-}
-
-func listenIKE(fam string, port uint16) (*ikeSocket, error) {
-	lc := net.ListenConfig{}
-	pc, err := lc.ListenPacket(context.Background(), fam, fmt.Sprintf(":%d", port))
-	if err != nil {
-		return nil, fmt.Errorf("agent: IKE socket %s port %d: %w", fam, port, err)
-	}
-	c := pc.(*net.UDPConn)
-	rc, err := c.SyscallConn()
-	if err == nil {
-		err = xfrm.BypassSocket(rc)
-	}
-	if err != nil {
-		c.Close()
-		return nil, fmt.Errorf("agent: IKE socket %s port %d: %w", fam, port, err)
-	}
-	s := &ikeSocket{port: port, c: c}
-	if fam == "udp4" {
-		s.v4 = ipv4.NewPacketConn(c)
-		err = s.v4.SetControlMessage(ipv4.FlagDst|ipv4.FlagInterface, true)
-	} else {
-		s.v6 = ipv6.NewPacketConn(c)
-		err = s.v6.SetControlMessage(ipv6.FlagDst|ipv6.FlagInterface, true)
-	}
-	if err != nil {
-		c.Close()
-		return nil, fmt.Errorf("agent: IKE socket %s port %d: packet info: %w", fam, port, err)
-	}
-	return s, nil
-}
-
-func (io *ikeIO) close() {
-	for _, s := range io.socks {
-		s.c.Close()
-	}
-}
-
-// receive reads datagrams and routes them: to an SA's goroutine, or, for a
-// new IKE_SA_INIT, to a new responder SA (after the dispatcher's cookie
-// check), or answers statelessly.
-func (io *ikeIO) receive(ctx context.Context, s *ikeSocket) {
-	buf := make([]byte, ike.MaxDatagram+1)
-	for {
-		n, local, remote, err := s.read(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) || ctx.Err() != nil {
-				return
-			}
-			io.log.Warn("IKE receive", zap.Error(err))
-			continue
-		}
-		b := append([]byte(nil), buf[:n]...)
-		now := time.Now()
-		sa, acts, err := io.disp.Route(now, local, remote, b)
-		switch {
-		case sa != nil && acts != nil:
-			r := io.start(ctx, sa, nil)
-			r.post(func(time.Time) []ike.Action { return acts })
-			io.events <- ikeEvent{r: r}
-		case sa != nil:
-			if r := io.runner(sa); r != nil {
-				r.post(func(now time.Time) []ike.Action {
-					acts, err := sa.Handle(now, local, remote, b)
-					if err != nil {
-						io.log.Debug("IKE message rejected", zap.Stringer("sa", sa), zap.Error(err))
-					}
-					return acts
-				})
-			}
-		default:
-			// A stateless answer (COOKIE, INVALID_KE_PAYLOAD, ...), or
-			// nothing for a datagram that matches no SA.
-			io.send(acts)
-			if err != nil {
-				io.log.Debug("IKE datagram not routed", zap.Stringer("from", remote), zap.Error(err))
-			}
-		}
-	}
-}
-
-func (s *ikeSocket) read(buf []byte) (int, netip.AddrPort, netip.AddrPort, error) {
-	var n int
-	var dst net.IP
-	var src net.Addr
-	var err error
-	if s.v4 != nil {
-		var cm *ipv4.ControlMessage
-		n, cm, src, err = s.v4.ReadFrom(buf)
-		if cm != nil {
-			dst = cm.Dst
-		}
-	} else {
-		var cm *ipv6.ControlMessage
-		n, cm, src, err = s.v6.ReadFrom(buf)
-		if cm != nil {
-			dst = cm.Dst
-		}
-	}
-	if err != nil {
-		return 0, netip.AddrPort{}, netip.AddrPort{}, err
-	}
-	ua, _ := src.(*net.UDPAddr)
-	if ua == nil {
-		return 0, netip.AddrPort{}, netip.AddrPort{}, fmt.Errorf("agent: datagram from %v", src)
-	}
-	la, _ := netip.AddrFromSlice(dst)
-	return n, netip.AddrPortFrom(la.Unmap(), s.port), ua.AddrPort(), nil
-}
-
-// send writes Send actions; others are ignored (stateless answers have none).
-func (io *ikeIO) send(acts []ike.Action) {
-	for _, a := range acts {
-		if s, ok := a.(ike.Send); ok {
-			io.write(s)
-		}
-	}
-}
-
-func (io *ikeIO) write(s ike.Send) {
-	remote := netip.AddrPortFrom(s.Remote.Addr().Unmap(), s.Remote.Port())
-	var any netip.Addr
-	if remote.Addr().Is4() {
-		any = netip.IPv4Unspecified()
-	} else {
-		any = netip.IPv6Unspecified()
-	}
-	sock := io.socks[netip.AddrPortFrom(any, s.Local.Port())]
-	if sock == nil {
-		io.log.Warn("no IKE socket for local port", zap.Uint16("port", s.Local.Port()))
-		return
-	}
-	dst := net.UDPAddrFromAddrPort(remote)
-	var err error
-	if sock.v4 != nil {
-		var cm *ipv4.ControlMessage
-		if s.Local.Addr().IsValid() && !s.Local.Addr().IsUnspecified() {
-			cm = &ipv4.ControlMessage{Src: s.Local.Addr().AsSlice()}
-		}
-		_, err = sock.v4.WriteTo(s.Data, cm, dst)
-	} else {
-		var cm *ipv6.ControlMessage
-		if s.Local.Addr().IsValid() && !s.Local.Addr().IsUnspecified() {
-			cm = &ipv6.ControlMessage{Src: s.Local.Addr().AsSlice()}
-		}
-		_, err = sock.v6.WriteTo(s.Data, cm, dst)
-	}
-	if err != nil {
-		io.log.Debug("IKE send failed", zap.Stringer("to", remote), zap.Error(err))
-	}
+// ikeOwner says whom an IKE SA serves.
+type ikeOwner struct {
+	conn string // a static connection, or
+	peer bool   // an OE peer (the SA's remote address)
 }
 
 func (io *ikeIO) runner(sa *ike.SA) *saRunner {
 	io.mu.Lock()
 	defer io.mu.Unlock()
-	return io.runners[sa]
+	r := io.sas[sa]
+	if r == nil {
+		r = &saRunner{io: io, sa: sa}
+		io.sas[sa] = r
+	}
+	return r
+}
+
+func (io *ikeIO) forget(sa *ike.SA) {
+	io.mu.Lock()
+	delete(io.sas, sa)
+	io.mu.Unlock()
+}
+
+// handle runs on the SA's goroutine.
+func (io *ikeIO) handle(sa *ike.SA, a ike.Action) {
+	r := io.runner(sa)
+	if r.isRefused() {
+		return
+	}
+	ev := ikeEvent{r: r, act: a}
+	switch a := a.(type) {
+	case ike.InstallChild:
+		ev.err = r.install(a)
+	case ike.DeleteChild:
+		r.remove(a.Child)
+	case ike.Closed:
+		defer io.forget(sa)
+	}
+	io.events <- ev
+}
+
+// post runs f on the SA's goroutine and carries out its actions.
+func (r *saRunner) post(f func(now time.Time) []ike.Action) {
+	if err := r.io.drv.Do(r.sa, f); err != nil && !errors.Is(err, ike.ErrClosed) {
+		r.io.log.Warn("IKE SA command", zap.Stringer("sa", r.sa), zap.Error(err))
+	}
+}
+
+func (r *saRunner) setParams(p childParams) {
+	r.mu.Lock()
+	r.params = &p
+	r.mu.Unlock()
+}
+
+func (r *saRunner) getParams() *childParams {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.params
+}
+
+// paramsReqid is the reqid the SA's children are installed with, or 0.
+func (r *saRunner) paramsReqid() uint32 {
+	if p := r.getParams(); p != nil {
+		return p.Reqid
+	}
+	return 0
+}
+
+// refuse makes the agent ignore the SA: nothing of it is installed.
+func (r *saRunner) refuse() {
+	r.mu.Lock()
+	r.refused = true
+	r.mu.Unlock()
+}
+
+func (r *saRunner) isRefused() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.refused
+}
+
+// install puts both SAs of a Child SA into the kernel, inbound first so
+// the peer's first packet finds it.
+func (r *saRunner) install(ic ike.InstallChild) error {
+	p := r.getParams()
+	if p == nil {
+		r.io.classify(r)
+		if p = r.getParams(); p == nil {
+			return errors.New("agent: the IKE SA was not accepted; its Child SA is not installed")
+		}
+	}
+	kc, err := kernelChildOf(ic.Child, *p)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, sa := range []xfrm.SA{kc.In, kc.Out} {
+		if err := r.io.kernel.AddState(ctx, sa); err != nil {
+			if errors.Is(err, os.ErrExist) {
+				err = r.io.kernel.UpdateState(ctx, sa)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// remove deletes both SAs of a Child SA; ones already gone are fine.
+func (r *saRunner) remove(ch ike.ChildSA) {
+	p := r.getParams()
+	if p == nil {
+		return
+	}
+	proto := xfrm.ProtoESP
+	if ch.Protocol == wire.ProtocolAH {
+		proto = xfrm.ProtoAH
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, id := range []xfrm.SAID{
+		{Dst: ch.Local, Proto: proto, SPI: ch.InboundSPI, Mark: p.Mark},
+		{Dst: ch.Remote, Proto: proto, SPI: ch.OutboundSPI, Mark: p.Mark},
+	} {
+		if err := r.io.kernel.DeleteState(ctx, id); err != nil && !errors.Is(err, os.ErrNotExist) {
+			r.io.log.Warn("cannot delete SA", zap.Stringer("sa", id), zap.Error(err))
+		}
+	}
+}
+
+// listenAddrs are the wildcard addresses of both families on each port.
+func listenAddrs(ports []uint16) []netip.AddrPort {
+	var out []netip.AddrPort
+	for _, p := range ports {
+		out = append(out, netip.AddrPortFrom(netip.IPv4Unspecified(), p), netip.AddrPortFrom(netip.IPv6Unspecified(), p))
+	}
+	return out
 }

@@ -60,6 +60,7 @@ func (a *Agent) desiredPolicies(b *config.Bundle) (*trap.Set, error) {
 func (a *Agent) applyPolicies(ctx context.Context, set *trap.Set) error {
 	res, err := a.rec.Apply(ctx, set)
 	a.set = set
+	a.respSet.Store(set)
 	if err != nil {
 		a.lastErr = err.Error()
 		a.log.Error("kernel policies not fully applied", zap.Error(err))

@@ -133,7 +133,6 @@ var sideKeys = map[string]func(x *connCtx, e *End, left bool, r resolved) error{
 // connAliases are other spellings (libreswan, strongSwan, FreeS/WAN).
 var connAliases = map[string]string{
 	"keylife": "salifetime", "lifetime": "salifetime", "ipsec-lifetime": "salifetime",
-	"ikelifetime": "ikelifetime", "ike-lifetime": "ikelifetime",
 	"margintime": "rekeymargin", "replay_window": "replay-window", "espreplay_window": "replay-window",
 	"replaywindow": "replay-window",
 }
