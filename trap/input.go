@@ -55,7 +55,8 @@ func (g Group) Traps() bool { return g == GroupPrivateOrClear || g == GroupPriva
 // optionally, libreswan's "CIDR proto sport dport" restriction. Ports are
 // seen from this host: LocalPort is the source port of outgoing packets,
 // RemotePort their destination port. For ICMP and ICMPv6 the kernel matches
-// the type as the source port and the code as the destination port.
+// the type as the source port and the code as the destination port, so
+// LocalPort is the type and RemotePort the code, in both directions.
 type Dest struct {
 	Prefix     netip.Prefix
 	Proto      uint8 // 0: any protocol
@@ -202,7 +203,10 @@ type Input struct {
 	// host to host). Empty means any source address, which
 	// also matches traffic this host forwards. A family without a local
 	// address gets no group policies (the host cannot send such traffic
-	// from a global address); recompute when addresses change.
+	// from a global address); recompute when addresses change. Include
+	// every address the host may send from, IPv6 temporary (privacy)
+	// addresses too: traffic from an address not listed meets no group
+	// policy and leaves in clear.
 	Local []netip.Addr
 	// Groups maps each group to its destinations. A destination (prefix
 	// with protocol and ports) may appear in one group only.
