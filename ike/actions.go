@@ -125,6 +125,10 @@ type ChildSA struct {
 	// SoftLifetime is when this end will rekey it and HardLifetime when
 	// the kernel must drop it; zero means none.
 	SoftLifetime, HardLifetime time.Duration
+	// UDPEncap is set when a NAT was detected: ESP travels in UDP
+	// (RFC 3948) from EncapLocalPort to EncapRemotePort.
+	UDPEncap                        bool
+	EncapLocalPort, EncapRemotePort uint16
 	// PFS is the DH group used to create it in CREATE_CHILD_SA, or 0.
 	PFS wire.DHGroup
 }

@@ -292,6 +292,9 @@ func (s *SA) makeChild(cs childSuite, inSPI uint32, gir crypto.Key, ni, nr []byt
 	if transport {
 		c.sa.Mode = Transport
 	}
+	if (s.natLocal || s.natRemote) && !s.cfg.DisableNATT {
+		c.sa.UDPEncap, c.sa.EncapLocalPort, c.sa.EncapRemotePort = true, s.local.Port(), s.remote.Port()
+	}
 	return c, nil
 }
 

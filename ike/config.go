@@ -75,6 +75,15 @@ type Config struct {
 
 	// AllowNullEncryption permits ENCR_NULL Child SAs (integrity only).
 	AllowNullEncryption bool
+	// DisableNATT keeps IKE on the initial ports when a NAT is detected.
+	// By default the initiator moves to port NATTPort for IKE_AUTH (RFC
+	// 7296 §2.23), both ends follow the peer's address and port as NAT
+	// mappings change, and Child SAs are marked for UDP encapsulation
+	// (RFC 3948). The Driver needs a socket on NATTPort for this.
+	DisableNATT bool
+	// NATTPort is the port IKE moves to; zero means 4500.
+	NATTPort uint16
+
 	// InitialContact sends INITIAL_CONTACT in IKE_AUTH (RFC 7296
 	// §2.4): this is the only IKE SA to the peer, which should delete any
 	// older ones it has with us. Received, it is reported in Established.
@@ -143,6 +152,13 @@ func (p *PeerAuth) accepts(m AuthMethod) bool {
 		}
 	}
 	return false
+}
+
+func (c *Config) nattPort() uint16 {
+	if c.NATTPort == 0 {
+		return PortNATT
+	}
+	return c.NATTPort
 }
 
 func (c *Config) halfOpenTimeout() time.Duration {

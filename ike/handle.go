@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/oe-agent/oe-agent/ike/wire"
+	"go.uber.org/zap"
 )
 
 // Handle processes one datagram received from remote on local and returns
@@ -41,7 +42,7 @@ func (s *SA) handle(now time.Time, local, remote netip.AddrPort, b []byte) error
 		return fmt.Errorf("%w: I flag says the message comes from us", ErrUnexpected)
 	}
 	if h.IsResponse() {
-		return s.handleResponse(now, g, h, b)
+		return s.handleResponse(now, g, h, b, local, remote)
 	}
 	return s.handleRequest(now, g, h, b, local, remote)
 }
@@ -61,7 +62,7 @@ func (s *SA) genFor(h wire.Header) *ikeGen {
 
 // handleResponse checks a response against the outstanding request of g
 // (RFC 7296 §2.3) and hands it to the request's handler.
-func (s *SA) handleResponse(now time.Time, g *ikeGen, h wire.Header, b []byte) error {
+func (s *SA) handleResponse(now time.Time, g *ikeGen, h wire.Header, b []byte, local, remote netip.AddrPort) error {
 	r := g.req
 	if r == nil || h.MessageID != r.id {
 		return fmt.Errorf("%w: response %d, outstanding request %v", ErrMessageID, h.MessageID, r)
@@ -74,6 +75,7 @@ func (s *SA) handleResponse(now time.Time, g *ikeGen, h wire.Header, b []byte) e
 		return err
 	}
 	s.lastRecv = now
+	s.followPeer(local, remote)
 	g.req = nil
 	return r.onResponse(now, ps)
 }
@@ -111,6 +113,7 @@ func (s *SA) handleRequest(now time.Time, g *ikeGen, h wire.Header, b []byte, lo
 		return err
 	}
 	s.lastRecv = now
+	s.followPeer(local, remote)
 	if !s.Established() && h.Exchange != wire.ExchangeIKEAuth {
 		// Nothing but IKE_AUTH before the peer is authenticated (RFC
 		// 7296 §1.2).
@@ -137,4 +140,20 @@ func errorNotify(we *wire.Error) *wire.Notify {
 		return wire.NewUnsupportedCritical(we.Payload)
 	}
 	return wire.NewNotify(we.NotifyType(), nil)
+}
+
+// followPeer adopts the addresses of an authenticated message when a NAT
+// was detected: its mapping may change (RFC 7296 §2.23), and the
+// initiator may have moved to port 4500.
+func (s *SA) followPeer(local, remote netip.AddrPort) {
+	if s.cfg.DisableNATT || !(s.natLocal || s.natRemote) || !remote.IsValid() {
+		return
+	}
+	if remote != s.remote || (local.IsValid() && local != s.local) {
+		s.log.Info("peer address changed", zap.Stringer("sa", s), zap.Stringer("remote", remote))
+		s.remote = remote
+		if local.IsValid() {
+			s.local = local
+		}
+	}
 }

@@ -246,6 +246,14 @@ func (s *SA) handleInitResponse(now time.Time, h wire.Header, ps []wire.Payload,
 	s.initR = bytes.Clone(raw)
 	g.req = nil
 	g.nextID = 1
+	if (s.natLocal || s.natRemote) && !s.cfg.DisableNATT && s.local.Port() != s.cfg.nattPort() {
+		// RFC 7296 §2.23: behind a NAT, continue on port 4500 (with the
+		// non-ESP marker, added by the driver).
+		p := s.cfg.nattPort()
+		s.local = netip.AddrPortFrom(s.local.Addr(), p)
+		s.remote = netip.AddrPortFrom(s.remote.Addr(), p)
+		s.log.Info("NAT detected, moving to the NAT-T port", zap.Stringer("sa", s))
+	}
 	return s.sendAuthRequest(now)
 }
 

@@ -205,11 +205,12 @@ func (e *End) SA() *ike.SA {
 	return sas[0]
 }
 
-// Deliver hands d to the endpoint it is addressed to, recording the
-// result. Datagrams to unknown addresses vanish.
+// Deliver hands d to the endpoint whose IP address it is addressed to (an
+// endpoint listens on every port), recording the result. Datagrams to
+// unknown addresses vanish.
 func (n *Net) Deliver(d Datagram) error {
 	for _, e := range n.ends {
-		if e.Addr == d.To {
+		if e.Addr.Addr() == d.To.Addr() {
 			sa, acts, err := e.D.Handle(n.Now, d.To, d.From, d.Data)
 			if err != nil {
 				if n.Verbose {
@@ -344,7 +345,7 @@ func (n *Net) Payloads(d Datagram) (wire.Header, []wire.Payload) {
 		return m.Header, m.Payloads
 	}
 	for _, e := range n.ends {
-		if e.Addr != d.To {
+		if e.Addr.Addr() != d.To.Addr() {
 			continue
 		}
 		for _, sa := range e.D.SAs() {
