@@ -33,7 +33,9 @@
 // # Protocol coverage
 //
 // IKE_SA_INIT with cookies and INVALID_KE_PAYLOAD retry, NAT detection
-// (§2.23, reported in Established), SIGNATURE_HASH_ALGORITHMS (RFC 7427 §4);
+// (§2.23, reported in Established; behind a NAT IKE moves to port 4500,
+// follows the peer's mapping, and Child SAs are marked for RFC 3948 UDP
+// encapsulation), SIGNATURE_HASH_ALGORITHMS (RFC 7427 §4);
 // IKE_AUTH with the first Child SA (ESP or AH, tunnel or transport mode,
 // selectors narrowed per §2.9); CREATE_CHILD_SA for new Child SAs, Child SA
 // rekeys with or without PFS, and IKE SA rekeys; INFORMATIONAL deletes,
@@ -43,6 +45,7 @@
 // (§2.8.1, §2.8.2) and simultaneous deletes (§1.4.1).
 //
 // Not implemented: fragmentation (RFC 7383), certificates and CERTREQ,
-// EAP, configuration payloads, MOBIKE, UDP encapsulation of ESP (the NAT
-// detection result is reported; switching to port 4500 is the driver's).
+// EAP, configuration payloads, MOBIKE, NAT keepalives, and the transport
+// mode address fix-ups of RFC 7296 §2.23.1. ESP-in-UDP itself is the
+// kernel's (the agent programs XFRM encapsulation from ChildSA.UDPEncap).
 package ike
