@@ -152,6 +152,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.bundle.Config.Setup.OE {
 		a.oe = oe.New(oeConfigOf(a.bundle.Config.Setup))
 	}
+	if a.bundle.Config.Setup.OENegotiationShunt == config.ShuntHold {
+		if err := holdPackets(a.log); err != nil {
+			a.log.Warn("first packets of OE flows will be dropped while negotiating", zap.Error(err))
+		}
+	}
 	defer func() {
 		if a.closeK != nil {
 			a.closeK()

@@ -203,7 +203,8 @@ func (a *Agent) handleIKE(ctx context.Context, ev ikeEvent) {
 			}
 			reqid := r.paramsReqid()
 			anon := a.peerAuth[remote] == ike.AuthNull
-			a.runOE(ctx, a.oe.Handle(a.now(), oe.Negotiated{Remote: remote, Reqid: reqid, Anonymous: anon, Initiator: r.sa.Established() && r.initiator}))
+			a.runOE(ctx, a.oe.Handle(a.now(), oe.Negotiated{Remote: remote, Reqid: reqid, Anonymous: anon, Initiator: r.initiator}))
+			a.kickTrap(ctx, remote)
 		}
 	case ike.DeleteChild:
 		if cs != nil {

@@ -93,6 +93,24 @@ func (a *Agent) runOE(ctx context.Context, acts []oe.Action) {
 	}
 }
 
+// kickTrap re-installs the group trap that holds remote's first packets,
+// unchanged. The kernel re-queues a replaced policy's held packets and
+// retries them at once (xfrm_policy_requeue), so they leave through the
+// new SA now instead of at the hold queue's next back-off retry (which
+// doubles from 100 ms).
+func (a *Agent) kickTrap(ctx context.Context, remote netip.Addr) {
+	if a.set == nil {
+		return
+	}
+	for _, e := range a.set.Entries {
+		if e.Verdict == trap.VerdictTrap && e.Policy.Dir == xfrm.DirOut && e.Policy.Selector.Dst.Contains(remote) && e.Policy.Selector.Proto == 0 {
+			if err := a.kernel.UpdatePolicy(ctx, e.Policy); err != nil {
+				a.log.Debug("cannot kick trap", zap.Stringer("policy", e.Policy), zap.Error(err))
+			}
+		}
+	}
+}
+
 // lookupPeerKey finds remote's key off the loop and hands the verdict to
 // the engine on the loop.
 func (a *Agent) lookupPeerKey(ctx context.Context, remote netip.Addr) {

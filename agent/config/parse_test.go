@@ -51,6 +51,8 @@ func TestParseErrors(t *testing.T) {
 			[]string{`6: conn c: unknown key "leftcert": certificates are not supported; use leftrsasigkey= or leftpubkey= with a raw key`}},
 		{"setup key in a conn", okConn + "\tloglevel=debug\n",
 			[]string{`6: conn c: key "loglevel" belongs in config setup, not in a conn section`}},
+		{"shunt lifetime zero", "config setup\n\toe-shunt-lifetime=0\n",
+			[]string{`2: config setup: oe-shunt-lifetime: 0 is too short (at least 1s)`}},
 		{"conn key in setup", "config setup\n\tleft=192.0.2.1\n",
 			[]string{`2: config setup: key "left" belongs in a conn section, not in config setup`}},
 		{"entry before any section", "\tleft=192.0.2.1\n",

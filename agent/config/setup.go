@@ -106,9 +106,22 @@ func DefaultSetup() Setup {
 // setupKeys maps each config setup key to its setter. Paths are resolved
 // relative to the file that sets them.
 var setupKeys = map[string]func(s *Setup, v string, file string) error{
-	"oe":                   func(s *Setup, v, _ string) (err error) { s.OE, err = parseBool(v); return },
-	"oe-authnull":          func(s *Setup, v, _ string) (err error) { s.OEAuthNull, err = parseBool(v); return },
-	"oe-shunt-lifetime":    func(s *Setup, v, _ string) (err error) { s.OEShuntLifetime, err = ParseDuration(v); return },
+	"oe":          func(s *Setup, v, _ string) (err error) { s.OE, err = parseBool(v); return },
+	"oe-authnull": func(s *Setup, v, _ string) (err error) { s.OEAuthNull, err = parseBool(v); return },
+	"oe-shunt-lifetime": func(s *Setup, v, _ string) error {
+		d, err := ParseDuration(v)
+		switch {
+		case err != nil:
+			return err
+		case d < time.Second:
+			// Every trapped packet would start a new attempt.
+			return fmt.Errorf("%s is too short (at least 1s)", v)
+		case d > 24*time.Hour:
+			return fmt.Errorf("%s is too long (at most 1d)", v)
+		}
+		s.OEShuntLifetime = d
+		return nil
+	},
 	"oe-negotiation-shunt": func(s *Setup, v, _ string) (err error) { s.OENegotiationShunt, err = parseEnum(v, shuntNames); return },
 	"oe-policy-dir":        func(s *Setup, v, f string) error { s.OEPolicyDir = resolvePath(f, v); return nil },
 	"dns-resolvers": func(s *Setup, v, _ string) (err error) {
