@@ -35,10 +35,15 @@ type ZoneSpec struct {
 	OptOut     bool
 	Iterations int
 	// Algorithm for both keys (dnssec-keygen name); default ECDSAP256SHA256.
+	// KeyBits sets the RSA modulus size (dnssec-keygen -b).
 	Algorithm string
+	KeyBits   int
 	// Inception and Expiration of the signatures; zero means one hour ago
 	// and thirty days ahead.
 	Inception, Expiration time.Time
+	// DSDigest selects the DS digest put into the parent: "" or "SHA-256"
+	// (dnssec-signzone's dsset), or "SHA-384" (from dnssec-dsfromkey).
+	DSDigest string
 	// MutateDS edits the DS lines that go into the parent (for a DS that
 	// matches no DNSKEY).
 	MutateDS func(ds string) string
@@ -184,8 +189,12 @@ func (tr *Tree) sign(t testing.TB, z *Zone) {
 		z.SignedFile = plain
 		return
 	}
-	z.KSK = strings.TrimSpace(run(t, z.Dir, "dnssec-keygen", "-q", "-K", z.Dir, "-a", s.Algorithm, "-f", "KSK", "-n", "ZONE", s.Name))
-	z.ZSK = strings.TrimSpace(run(t, z.Dir, "dnssec-keygen", "-q", "-K", z.Dir, "-a", s.Algorithm, "-n", "ZONE", s.Name))
+	kg := []string{"-q", "-K", z.Dir, "-a", s.Algorithm, "-n", "ZONE"}
+	if s.KeyBits > 0 {
+		kg = append(kg, "-b", fmt.Sprint(s.KeyBits))
+	}
+	z.KSK = strings.TrimSpace(run(t, z.Dir, "dnssec-keygen", append(kg, "-f", "KSK", s.Name)...))
+	z.ZSK = strings.TrimSpace(run(t, z.Dir, "dnssec-keygen", append(kg, s.Name)...))
 	incep, exp := s.Inception, s.Expiration
 	if incep.IsZero() {
 		incep = time.Now().Add(-time.Hour)
@@ -209,6 +218,9 @@ func (tr *Tree) sign(t testing.TB, z *Zone) {
 	z.SignedFile = filepath.Join(z.Dir, "zone.signed")
 	dsFile := filepath.Join(z.Dir, "dsset-"+s.Name)
 	z.DS = readFile(t, dsFile)
+	if s.DSDigest != "" && s.DSDigest != "SHA-256" {
+		z.DS = run(t, z.Dir, "dnssec-dsfromkey", "-a", s.DSDigest, z.KSK+".key")
+	}
 	if s.MutateDS != nil {
 		z.DS = s.MutateDS(z.DS)
 	}
