@@ -1,12 +1,10 @@
 package trap
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"sync"
 
 	"go.uber.org/zap"
@@ -112,71 +110,18 @@ func (r *Reconciler) Apply(ctx context.Context, desired *Set) (Result, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var res Result
-	if desired == nil {
-		desired = &Set{}
-	}
 	cur, err := r.k.Policies(ctx)
 	if err != nil {
 		return res, fmt.Errorf("trap: read the kernel's policies: %w", err)
 	}
-	have := make(map[policyKey]xfrm.Policy, len(cur))
-	for _, p := range cur {
-		have[keyOf(p)] = p
-	}
-	want := make(map[policyKey]bool, len(desired.Entries))
-	var writes []xfrm.Policy
-	for _, e := range desired.Entries {
-		k := keyOf(e.Policy)
-		want[k] = true
-		if old, ok := have[k]; ok && samePolicy(old, e.Policy) {
-			res.Unchanged++
-			continue
-		}
-		writes = append(writes, e.Policy)
-	}
-	slices.SortStableFunc(writes, byPrecedence)
-	for _, p := range writes {
+	plan := Diff(cur, desired)
+	res.Unchanged = plan.Unchanged
+	for _, c := range plan.Changes {
 		if err := ctx.Err(); err != nil {
-			res.Failed = append(res.Failed, Failure{Op: OpAdd, Policy: p, Err: err})
+			res.Failed = append(res.Failed, Failure{Op: c.Op, Policy: c.Policy, Err: err})
 			continue
 		}
-		if _, ok := have[keyOf(p)]; ok {
-			r.update(ctx, p, &res)
-			continue
-		}
-		err := r.k.AddPolicy(ctx, p)
-		if errors.Is(err, os.ErrExist) {
-			// Installed since the dump (ours or another daemon's): replace
-			// it; xfrm refuses if it is not ours.
-			r.update(ctx, p, &res)
-			continue
-		}
-		if err != nil {
-			res.Failed = append(res.Failed, Failure{Op: OpAdd, Policy: p, Err: err})
-			continue
-		}
-		r.log.Debug("policy added", zap.Stringer("policy", p))
-		res.Added = append(res.Added, p)
-	}
-	var dels []xfrm.Policy
-	for _, p := range cur {
-		if !want[keyOf(p)] {
-			dels = append(dels, p)
-		}
-	}
-	slices.SortStableFunc(dels, func(a, b xfrm.Policy) int { return byPrecedence(b, a) })
-	for _, p := range dels {
-		if err := ctx.Err(); err != nil {
-			res.Failed = append(res.Failed, Failure{Op: OpDelete, Policy: p, Err: err})
-			continue
-		}
-		err := r.k.DeletePolicy(ctx, p)
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			res.Failed = append(res.Failed, Failure{Op: OpDelete, Policy: p, Err: err})
-			continue
-		}
-		r.log.Debug("policy deleted", zap.Stringer("policy", p))
-		res.Deleted = append(res.Deleted, p)
+		r.apply(ctx, c, &res)
 	}
 	logf := r.log.Debug // an unchanged set is routine (oe reapplies on every peer change)
 	if res.Changed() || len(res.Failed) > 0 {
@@ -196,25 +141,37 @@ func (r *Reconciler) Apply(ctx context.Context, desired *Set) (Result, error) {
 		len(res.Failed)+len(res.Added)+len(res.Updated)+len(res.Deleted), errors.Join(errs...))
 }
 
-func (r *Reconciler) update(ctx context.Context, p xfrm.Policy, res *Result) {
-	if err := r.k.UpdatePolicy(ctx, p); err != nil {
-		res.Failed = append(res.Failed, Failure{Op: OpUpdate, Policy: p, Err: err})
+// apply makes one change and records the outcome in res.
+func (r *Reconciler) apply(ctx context.Context, c Change, res *Result) {
+	var err error
+	switch c.Op {
+	case OpAdd:
+		err = r.k.AddPolicy(ctx, c.Policy)
+		if errors.Is(err, os.ErrExist) {
+			// Installed since the dump (ours or another daemon's):
+			// replace it; xfrm refuses if it is not ours.
+			c.Op = OpUpdate
+			err = r.k.UpdatePolicy(ctx, c.Policy)
+		}
+	case OpUpdate:
+		err = r.k.UpdatePolicy(ctx, c.Policy)
+	case OpDelete:
+		err = r.k.DeletePolicy(ctx, c.Policy)
+		if errors.Is(err, os.ErrNotExist) {
+			err = nil // gone meanwhile: the goal is reached
+		}
+	}
+	if err != nil {
+		res.Failed = append(res.Failed, Failure{Op: c.Op, Policy: c.Policy, Err: err})
 		return
 	}
-	r.log.Debug("policy updated", zap.Stringer("policy", p))
-	res.Updated = append(res.Updated, p)
-}
-
-// byPrecedence orders policies by priority (the kernel's precedence), then
-// by direction and selector for a stable order.
-func byPrecedence(a, b xfrm.Policy) int {
-	return cmp.Or(cmp.Compare(a.Priority, b.Priority), cmp.Compare(a.Dir, b.Dir), compareSelectors(a.Selector, b.Selector))
-}
-
-// samePolicy reports whether the kernel's policy have already is want: same
-// action, priority and templates (the key is equal by construction; the
-// kernel-assigned index does not count).
-func samePolicy(have, want xfrm.Policy) bool {
-	return have.Action == want.Action && have.Priority == want.Priority &&
-		slices.Equal(have.Templates, want.Templates)
+	r.log.Debug("policy changed", zap.Stringer("op", c.Op), zap.Stringer("policy", c.Policy))
+	switch c.Op {
+	case OpAdd:
+		res.Added = append(res.Added, c.Policy)
+	case OpUpdate:
+		res.Updated = append(res.Updated, c.Policy)
+	case OpDelete:
+		res.Deleted = append(res.Deleted, c.Policy)
+	}
 }
