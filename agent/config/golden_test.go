@@ -38,6 +38,32 @@ func TestGolden(t *testing.T) {
 	}
 }
 
+// TestSummaryGolden checks Bundle.Summary on the golden tree against
+// testdata/full.summary.golden (go test -update rewrites it).
+func TestSummaryGolden(t *testing.T) {
+	b, err := LoadBundle(loadTree(t, "testdata/full"), fullConf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := b.Summary()
+	golden := filepath.Join("testdata", "full.summary.golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("Summary differs from %s (-want +got):\n%s", golden, diff)
+	}
+	if strings.Contains(got, "a shared secret") || strings.Contains(got, "6f74686572") {
+		t.Error("Summary shows a PSK")
+	}
+}
+
 // TestRoundTrip checks that Format's output parses back to the same model,
 // and that formatting is idempotent.
 func TestRoundTrip(t *testing.T) {
