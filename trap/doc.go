@@ -5,8 +5,9 @@
 // not the agent's configuration, so that it stays a leaf below the agent.
 //
 // Compute is pure: Input in, *Set out, or an *InputError listing every
-// problem. Reconciler.Apply is the thin shell that diffs a Set against the
-// kernel's oe-agent policies and writes the difference. Set.Explain tells
+// problem. Diff is pure too: the kernel's policies and a Set in, a Plan of
+// ordered changes out. Reconciler.Apply is the thin shell that reads the
+// kernel's oe-agent policies, diffs and writes the Plan. Set.Explain tells
 // which entry covers an address, for `oectl trace`.
 //
 // # Policy groups
