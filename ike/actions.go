@@ -12,14 +12,21 @@ import (
 // An Action is something the SA asks its driver to do: send a datagram,
 // program the kernel, or learn about a state change. Actions are returned in
 // the order they must be carried out. The concrete types are Send,
-// Established, InstallChild, DeleteChild, ChildFailed, NeedPeerKey, IKERekeyed,
-// RekeyDue and Closed.
+// NATKeepalive, Established, InstallChild, DeleteChild, ChildFailed,
+// NeedPeerKey, IKERekeyed, RekeyDue and Closed.
 type Action interface{ action() }
 
 // Send asks the driver to send Data from Local to Remote over UDP.
 type Send struct {
 	Local, Remote netip.AddrPort
 	Data          []byte
+}
+
+// NATKeepalive asks the driver to send a NAT keepalive from Local to
+// Remote: a UDP datagram holding the single octet 0xFF, without the
+// non-ESP marker (RFC 3948 §2.3, §4).
+type NATKeepalive struct {
+	Local, Remote netip.AddrPort
 }
 
 // Established reports that IKE_AUTH completed: the peer is authenticated.
@@ -96,6 +103,7 @@ func (ChildFailed) action()  {}
 func (NeedPeerKey) action()  {}
 func (Closed) action()       {}
 func (RekeyDue) action()     {}
+func (NATKeepalive) action() {}
 
 // TrafficSelector is an IPv4 or IPv6 address range with an IP protocol and
 // port range (RFC 7296 §3.13.1).

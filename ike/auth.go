@@ -133,6 +133,10 @@ func (s *SA) established(now time.Time, id *wire.ID, m AuthMethod, initialContac
 	if s.cfg.DPDInterval > 0 {
 		s.dpdAt = now.Add(s.cfg.DPDInterval)
 	}
+	if s.natLocal && !s.cfg.DisableNATT && s.cfg.keepaliveInterval() > 0 {
+		s.sentAny = false
+		s.keepaliveAt = now.Add(s.cfg.keepaliveInterval())
+	}
 	s.log.Info("IKE SA established", zap.Stringer("sa", s), zap.Stringer("peer", s.peerID), zap.Stringer("method", m))
 	s.emit(Established{SPIi: s.cur.spiI, SPIr: s.cur.spiR, Initiator: s.initiator, PeerID: s.peerID, PeerAuth: m,
 		NATLocal: s.natLocal, NATRemote: s.natRemote, InitialContact: initialContact})

@@ -83,6 +83,10 @@ type Config struct {
 	DisableNATT bool
 	// NATTPort is the port IKE moves to; zero means 4500.
 	NATTPort uint16
+	// NATKeepalive is the interval of NAT keepalives sent from behind a
+	// NAT when nothing else was sent (RFC 3948 §4). Zero means 20
+	// seconds; negative disables them.
+	NATKeepalive time.Duration
 
 	// InitialContact sends INITIAL_CONTACT in IKE_AUTH (RFC 7296
 	// §2.4): this is the only IKE SA to the peer, which should delete any
@@ -159,6 +163,13 @@ func (c *Config) nattPort() uint16 {
 		return PortNATT
 	}
 	return c.NATTPort
+}
+
+func (c *Config) keepaliveInterval() time.Duration {
+	if c.NATKeepalive == 0 {
+		return 20 * time.Second
+	}
+	return max(c.NATKeepalive, 0)
 }
 
 func (c *Config) halfOpenTimeout() time.Duration {

@@ -411,6 +411,17 @@ func TestNATDetection(t *testing.T) {
 	if !ic.UDPEncap || ic.EncapLocalPort != 4500 || ic.EncapRemotePort != 4500 {
 		t.Errorf("initiator Child SA encap %v %d->%d", ic.UDPEncap, ic.EncapLocalPort, ic.EncapRemotePort)
 	}
+	// The end behind the NAT keeps the mapping open when idle.
+	p.I.Events()
+	p.R.Events()
+	p.Advance(45 * time.Second)
+	ka := iketest.Find[ike.NATKeepalive](p.I.Events())
+	if len(ka) != 2 || ka[0].Local.Port() != 4500 || ka[0].Remote.Port() != 4500 {
+		t.Errorf("keepalives %v, want 2 on port 4500", ka)
+	}
+	if n := len(iketest.Find[ike.NATKeepalive](p.R.Events())); n != 0 {
+		t.Errorf("responder (not behind a NAT) sent %d keepalives", n)
+	}
 	// Rekeys and deletes keep working across the NAT.
 	lifecycle(t, p, false, 0)
 }

@@ -115,6 +115,13 @@ func (s *SA) tick(now time.Time) {
 			s.enqueue(now, s.rekeyIKECmd)
 		}
 	}
+	if !s.keepaliveAt.IsZero() && !now.Before(s.keepaliveAt) {
+		if !s.sentAny {
+			s.emit(NATKeepalive{Local: s.local, Remote: s.remote})
+		}
+		s.sentAny = false
+		s.keepaliveAt = now.Add(s.cfg.keepaliveInterval())
+	}
 	if s.cfg.DPDInterval > 0 && !s.dpdAt.IsZero() && !now.Before(s.dpdAt) {
 		s.dpdAt = time.Time{}
 		if now.Sub(s.lastRecv) >= s.cfg.DPDInterval {

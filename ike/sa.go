@@ -88,9 +88,13 @@ type SA struct {
 
 	lastRecv      time.Time
 	establishedAt time.Time
-	dpdAt         time.Time
-	rekeyAt       time.Time // IKE SA rekey time
-	closeErr      error
+	// keepaliveAt is the next NAT keepalive (RFC 3948 §4); sentAny
+	// records a send since the last one.
+	keepaliveAt time.Time
+	sentAny     bool
+	dpdAt       time.Time
+	rekeyAt     time.Time // IKE SA rekey time
+	closeErr    error
 
 	actions []Action // collected during one call
 }
@@ -203,7 +207,10 @@ func (s *SA) take() []Action {
 }
 
 // send emits a Send of b to the peer.
-func (s *SA) send(b []byte) { s.emit(Send{Local: s.local, Remote: s.remote, Data: b}) }
+func (s *SA) send(b []byte) {
+	s.sentAny = true
+	s.emit(Send{Local: s.local, Remote: s.remote, Data: b})
+}
 
 // randBytes reads n random octets.
 func (s *SA) randBytes(n int) ([]byte, error) {
@@ -328,6 +335,7 @@ func (s *SA) Deadline() time.Time {
 	at(s.halfOpenExpiry)
 	if s.Established() {
 		at(s.dpdAt)
+		at(s.keepaliveAt)
 		at(s.rekeyAt)
 		for _, c := range s.children {
 			at(c.rekeyAt)

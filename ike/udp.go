@@ -316,13 +316,22 @@ func (d *Driver) runLoop(l *saLoop, acts []Action) {
 	}
 }
 
-// perform carries out actions: sends datagrams, passes the rest to the
-// Handler.
+// perform carries out actions: sends datagrams and NAT keepalives, passes
+// the rest to the Handler.
 func (d *Driver) perform(sa *SA, acts []Action) {
 	for _, a := range acts {
-		if s, ok := a.(Send); ok {
-			if err := d.send(s); err != nil {
-				d.log.Debug("IKE send", zap.Stringer("to", s.Remote), zap.Error(err))
+		switch a := a.(type) {
+		case Send:
+			if err := d.send(a); err != nil {
+				d.log.Debug("IKE send", zap.Stringer("to", a.Remote), zap.Error(err))
+			}
+			continue
+		case NATKeepalive:
+			if sock := d.socketFor(a.Local); sock != nil {
+				_, _, err := sock.conn.WriteMsgUDPAddrPort([]byte{0xff}, nil, a.Remote)
+				if err != nil {
+					d.log.Debug("NAT keepalive", zap.Stringer("to", a.Remote), zap.Error(err))
+				}
 			}
 			continue
 		}
