@@ -229,3 +229,30 @@ func TestNewConfig(t *testing.T) {
 		t.Error("invalid name accepted")
 	}
 }
+
+func TestResolverCachesDenialBySOAMinimum(t *testing.T) {
+	ev, a, now := fixture(t, "nodata_nsec.bin")
+	f := &replayFetcher{ev: ev}
+	clk := &clock{now: now}
+	r := newReplayResolver(t, f, a, clk)
+	res, err := r.Lookup(context.Background(), ev.QName, dns.TypeIPSECKEY)
+	if err != nil || res.State != Secure || res.Denial != DenialNoData {
+		t.Fatalf("%v %v", res, err)
+	}
+	// The test zones' SOA MINIMUM (and NSEC TTL) is 60 s, the SOA TTL 300 s:
+	// RFC 2308 §5 says the denial lives 60 s.
+	if res.TTL != 60*time.Second {
+		t.Errorf("denial TTL %v, want 60s", res.TTL)
+	}
+	n := f.fetches.Load()
+	clk.Add(59 * time.Second)
+	r.Lookup(context.Background(), ev.QName, dns.TypeIPSECKEY)
+	if f.fetches.Load() != n {
+		t.Error("denial not cached for its lifetime")
+	}
+	clk.Add(2 * time.Second)
+	r.Lookup(context.Background(), ev.QName, dns.TypeIPSECKEY)
+	if f.fetches.Load() == n {
+		t.Error("denial cached past its lifetime")
+	}
+}

@@ -284,3 +284,54 @@ func TestValidateDenialTampered(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateChainsAndWildcards(t *testing.T) {
+	t.Run("CNAME link unsigned", func(t *testing.T) {
+		ev, anchors, now := loadFixture(t, "cname_cross.bin")
+		res := dnskeys.Validate(mutate(t, ev, func(q dns.Question, m *dns.Msg) {
+			if strings.EqualFold(q.Name, ev.QName) {
+				m.Answer = dropSigs(m.Answer, dns.TypeCNAME)
+			}
+		}), anchors, now, dnskeys.Options{})
+		if res.State != dnskeys.Bogus || !strings.Contains(res.Reason, "no RRSIG over "+ev.QName+" CNAME") {
+			t.Fatalf("got %s: %s", res.State, res.Reason)
+		}
+	})
+	t.Run("CNAME target tampered", func(t *testing.T) {
+		ev, anchors, now := loadFixture(t, "cname_cross.bin")
+		res := dnskeys.Validate(mutate(t, ev, func(q dns.Question, m *dns.Msg) {
+			if q.Qtype == dns.TypeIPSECKEY && !strings.EqualFold(q.Name, ev.QName) {
+				for _, rr := range m.Answer {
+					if k, ok := rr.(*dns.IPSECKEY); ok {
+						k.GatewayType, k.GatewayAddr = 1, []byte{192, 0, 2, 66}
+					}
+				}
+			}
+		}), anchors, now, dnskeys.Options{})
+		if res.State != dnskeys.Bogus || res.Zone != v6Zone {
+			t.Fatalf("got %s zone %s: %s", res.State, res.Zone, res.Reason)
+		}
+	})
+	t.Run("wildcard without proof", func(t *testing.T) {
+		ev, anchors, now := loadFixture(t, "wildcard.bin")
+		res := dnskeys.Validate(mutate(t, ev, func(q dns.Question, m *dns.Msg) {
+			if strings.EqualFold(q.Name, ev.QName) {
+				m.Ns = nil
+			}
+		}), anchors, now, dnskeys.Options{})
+		if res.State != dnskeys.Bogus || !strings.Contains(res.Reason, "expands wildcard *.w."+v4Zone) {
+			t.Fatalf("got %s: %s", res.State, res.Reason)
+		}
+	})
+	t.Run("insecure delegation proof removed", func(t *testing.T) {
+		ev, anchors, now := loadFixture(t, "insecure.bin")
+		res := dnskeys.Validate(mutate(t, ev, func(q dns.Question, m *dns.Msg) {
+			if q.Qtype == dns.TypeDS && strings.EqualFold(q.Name, unsignedZ) {
+				m.Ns = dropSigs(m.Ns, 0)
+			}
+		}), anchors, now, dnskeys.Options{})
+		if res.State != dnskeys.Bogus || !strings.Contains(res.Reason, "no RRSIG over "+unsignedZ+" IPSECKEY") {
+			t.Fatalf("got %s: %s", res.State, res.Reason)
+		}
+	})
+}
