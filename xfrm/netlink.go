@@ -198,16 +198,12 @@ const maxDumpAttempts = 5
 // f, and retries it from scratch (after reset) when the kernel reports it
 // interrupted.
 func (n *Netlink) dump(ctx context.Context, reqType, resType int, f func([]byte) error, reset func()) error {
-	var err error
-	for attempt := 1; attempt <= maxDumpAttempts; attempt++ {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+	return retryDump(ctx, n.log, func() error {
 		reset()
 		var ferr error
 		req := nl.NewNetlinkRequest(reqType, unix.NLM_F_DUMP)
 		req.Sockets = map[int]*nl.SocketHandle{unix.NETLINK_XFRM: n.sh}
-		err = req.ExecuteIter(unix.NETLINK_XFRM, uint16(resType), func(b []byte) bool {
+		err := req.ExecuteIter(unix.NETLINK_XFRM, uint16(resType), func(b []byte) bool {
 			if ferr == nil {
 				ferr = f(b)
 			}
@@ -216,12 +212,26 @@ func (n *Netlink) dump(ctx context.Context, reqType, resType int, f func([]byte)
 		if ferr != nil {
 			return ferr
 		}
+		return err
+	})
+}
+
+// retryDump runs attempt up to maxDumpAttempts times while it fails with
+// netlink.ErrDumpInterrupted (NLM_F_DUMP_INTR: the table changed during
+// the dump, so what was read may be inconsistent).
+func retryDump(ctx context.Context, log *zap.Logger, attempt func() error) error {
+	var err error
+	for i := 1; i <= maxDumpAttempts; i++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err = attempt()
 		if !errors.Is(err, netlink.ErrDumpInterrupted) {
 			return err
 		}
-		n.log.Debug("dump interrupted by the kernel, retrying", zap.Int("attempt", attempt))
+		log.Debug("dump interrupted by the kernel, retrying", zap.Int("attempt", i))
 	}
-	return fmt.Errorf("dump interrupted %d times: %w", maxDumpAttempts, err)
+	return fmt.Errorf("dump interrupted %d times in a row: %w", maxDumpAttempts, err)
 }
 
 // stateErrno makes the kernel's ESRCH for a missing SA (XFRM_MSG_GETSA,
