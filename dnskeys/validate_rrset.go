@@ -48,7 +48,8 @@ func (v *validator) rrset(set []dns.RR, sigs []*dns.RRSIG, msg *dns.Msg) outcome
 	if v.depth > maxDepth || v.work > maxWork {
 		return bogusOutcome("", "validating %s needs more than %d nested proofs or %d steps", what, maxDepth, maxWork)
 	}
-	var fail *outcome
+	anchor, _ := v.anchors.Closest(owner)
+	var fail, insecure *outcome
 	failRank := -1
 	note := func(o outcome, r int) {
 		if r > failRank {
@@ -61,10 +62,20 @@ func (v *validator) rrset(set []dns.RR, sigs []*dns.RRSIG, msg *dns.Msg) outcome
 			note(bogusOutcome("", "RRSIG over %s names signer %s, which is not above it", what, signer), 0)
 			continue
 		}
+		if !isSubdomain(anchor, signer) {
+			note(bogusOutcome("", "RRSIG over %s names signer %s, above the trust anchor %s", what, signer, anchor), 0)
+			continue
+		}
 		zk := v.zoneKeys(signer)
 		switch zk.out.state {
 		case Insecure:
-			return zk.out
+			// Keep looking: another RRSIG may be Secure, and an added
+			// RRSIG naming an insecure ancestor must not downgrade it.
+			if insecure == nil {
+				o := zk.out
+				insecure = &o
+			}
+			continue
 		case Secure:
 		default:
 			note(zk.out, 1)
@@ -90,9 +101,13 @@ func (v *validator) rrset(set []dns.RR, sigs []*dns.RRSIG, msg *dns.Msg) outcome
 		ttl = minTTL(ttl, zk.out.ttl)
 		return secureOutcome(signer, ttl, "%s signed by %s", what, signer)
 	}
+	// A signature that failed against validated keys is Bogus whatever
+	// else is attached; otherwise an insecure signer makes it Insecure.
+	if insecure != nil && failRank < 2 {
+		return *insecure
+	}
 	if fail == nil {
-		o := bogusOutcome("", "no usable RRSIG over %s", what)
-		return o
+		return bogusOutcome("", "no usable RRSIG over %s", what)
 	}
 	return *fail
 }
