@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -125,6 +126,20 @@ func ParseProposals(s string, kind ProposalKind) (Proposals, error) {
 	return ps, nil
 }
 
+// icvNames rewrites libreswan's ICV-size spellings (aes_gcm_16_256) to its
+// letter forms (aes_gcm_c_256) before underscores are dropped, when the
+// digits could no longer be told from a key length.
+var icvName = regexp.MustCompile(`(gcm|ccm)_(8|12|16)($|[^0-9])`)
+
+func icvLetters(s string) string {
+	return icvName.ReplaceAllStringFunc(s, func(m string) string {
+		letter := map[string]string{"8": "a", "12": "b", "16": "c"}
+		mode, rest, _ := strings.Cut(m, "_")
+		digits := strings.TrimRight(rest, "_-;+,!")
+		return mode + "_" + letter[digits] + rest[len(digits):]
+	})
+}
+
 // token is one algorithm name with where it came from.
 type token struct {
 	s      string
@@ -158,14 +173,15 @@ func parseProposal(s string, kind ProposalKind) (Proposal, error) {
 		lastEncr  = -1 // index in p.Encr where the last encryption token's transforms start
 	)
 	for _, t := range toks {
-		n := strings.ReplaceAll(t.s, "_", "")
+		n := strings.ReplaceAll(icvLetters(t.s), "_", "")
 		if n == "" {
 			return p, errors.New(`empty algorithm name (doubled "-", "+" or ";"?)`)
 		}
 		switch {
 		case n == "none" && t.dhPart:
 			noneDH = true
-		case n == "none":
+		case n == "none", n == "null" && len(p.Encr) > 0:
+			// libreswan writes "aes_gcm256-null" for AEAD without integrity.
 			noneInteg = true
 		case n == "esn" || n == "noesn":
 			if kind == ProposalIKE {
