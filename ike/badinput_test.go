@@ -2,7 +2,8 @@ package ike_test
 
 import (
 	"bytes"
-	"crypto/rand"
+	"encoding/binary"
+	mrand "math/rand/v2"
 	"errors"
 	"testing"
 	"time"
@@ -40,9 +41,16 @@ func reencode(t testing.TB, b []byte, edit func(m *wire.Message)) []byte {
 // and no Diffie-Hellman work behind.
 func TestBadInitRequests(t *testing.T) {
 	good := initRequest(t)
+	// Garbage behind a plausible IKE_SA_INIT header (fixed seed, so the
+	// test is deterministic), and garbage with a bad version.
 	garbage := make([]byte, 300)
-	rand.Read(garbage)
+	mrand.NewChaCha8([32]byte{9}).Read(garbage)
 	garbage[0] |= 1
+	copy(garbage[8:16], make([]byte, 8))
+	garbage[17], garbage[18], garbage[19] = 0x20, byte(wire.ExchangeIKESAInit), byte(wire.FlagInitiator)
+	binary.BigEndian.PutUint32(garbage[24:], uint32(len(garbage)))
+	badVersion := bytes.Clone(garbage)
+	badVersion[17] = 0x10
 	noKE := reencode(t, good, func(m *wire.Message) {
 		var ps []wire.Payload
 		for _, p := range m.Payloads {
@@ -69,6 +77,7 @@ func TestBadInitRequests(t *testing.T) {
 			return b
 		}(), ike.ErrMalformed, wire.ErrInvalid},
 		{"garbage", garbage, ike.ErrMalformed, nil},
+		{"garbage, version 1", badVersion, ike.ErrMalformed, wire.ErrMajorVersion},
 		{"duplicated nonce", reencode(t, good, func(m *wire.Message) {
 			m.Payloads = append(m.Payloads, wire.Find(m.Payloads, wire.PayloadNonce))
 		}), ike.ErrMalformed, wire.ErrDuplicate},

@@ -191,7 +191,9 @@ func (s *SA) handleCreateChildRequest(now time.Time, g *ikeGen, h wire.Header, p
 		s.respond(g, h, []wire.Payload{wire.NewNotify(t, nil)})
 		return err
 	}
-	if !s.Established() || g != s.cur {
+	if s.state != stateEstablished || g != s.cur {
+		// Not while we delete the IKE SA or on a replaced one (RFC 7296
+		// §2.25).
 		return refuse(wire.NotifyTemporaryFailure, fmt.Errorf("%w: CREATE_CHILD_SA while %v", ErrUnexpected, s.state))
 	}
 	saP, _ := wire.Find(ps, wire.PayloadSA).(*wire.SA)
