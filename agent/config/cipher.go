@@ -18,6 +18,8 @@ func parseCipher(n string) ([]Transform, error) {
 		return []Transform{{ID: Encr3DES}}, nil
 	case "null", "nullenc":
 		return []Transform{{ID: EncrNull}}, nil
+	case "nullauthaesgmac": // libreswan's full name of aes_gmac
+		return []Transform{{ID: EncrNullAuthAESGMAC, KeyLen: 256}, {ID: EncrNullAuthAESGMAC, KeyLen: 128}}, nil
 	}
 	var family string
 	switch {

@@ -35,6 +35,8 @@ func TestParseProposals(t *testing.T) {
 		{"aes_ccm_12", ProposalESP, "aes256ccm12-aes128ccm12"},
 		{"aes_gcm_128", ProposalESP, "aes128gcm16"},
 		{"aes_gcm_16", ProposalESP, "aes256gcm16-aes128gcm16"},
+		{"aes_cbc-sha2_256_128+hmac_sha1+aes_xcbc_96", ProposalESP, "aes256-aes128-sha256-sha1-aesxcbc"},
+		{"null_auth_aes_gmac", ProposalESP, "aes256gmac-aes128gmac"},
 		// strongSwan spellings
 		{"aes256gcm16-prfsha256-x25519", ProposalIKE, "aes256gcm16-prfsha256-x25519"},
 		{"aes256gcm16-aes128gcm16-prfsha384-prfsha256-ecp384-modp3072", ProposalIKE, "aes256gcm16-aes128gcm16-prfsha384-prfsha256-ecp384-modp3072"},

@@ -114,13 +114,15 @@ var hashAlgs = []hashAlg{
 
 // hashNames maps every accepted spelling (underscores removed, lower case)
 // to the canonical name.
+// libreswan's own names (lib/libswan/ike_alg_*.c) include the truncation
+// ("sha2_256_128", "aes_xcbc_96") and an "hmac_" prefix.
 var hashNames = map[string]string{
-	"sha1": "sha1", "sha": "sha1",
-	"sha2": "sha256", "sha256": "sha256", "sha2256": "sha256",
-	"sha384": "sha384", "sha2384": "sha384",
-	"sha512": "sha512", "sha2512": "sha512",
-	"aesxcbc": "aesxcbc", "xcbc": "aesxcbc",
-	"aescmac": "aescmac", "cmac": "aescmac",
+	"sha1": "sha1", "sha": "sha1", "sha196": "sha1", "hmacsha1": "sha1",
+	"sha2": "sha256", "sha256": "sha256", "sha2256": "sha256", "sha2256128": "sha256", "hmacsha2256": "sha256",
+	"sha384": "sha384", "sha2384": "sha384", "sha2384192": "sha384", "hmacsha2384": "sha384",
+	"sha512": "sha512", "sha2512": "sha512", "sha2512256": "sha512", "hmacsha2512": "sha512",
+	"aesxcbc": "aesxcbc", "xcbc": "aesxcbc", "aesxcbc96": "aesxcbc",
+	"aescmac": "aescmac", "cmac": "aescmac", "aescmac96": "aescmac",
 }
 
 func hashByName(canon string) hashAlg {
