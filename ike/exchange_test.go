@@ -491,3 +491,39 @@ func TestConfigValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestCookieThenInvalidKE: under load and with a KE in the wrong group,
+// the initiator needs three IKE_SA_INIT requests; the last carries the
+// cookie and the corrected KE (RFC 7296 §2.6, §1.3).
+func TestCookieThenInvalidKE(t *testing.T) {
+	icfg, rcfg := pskConfigs()
+	icfg.IKEProposals[0].DH = []wire.DHGroup{wire.DHCurve25519, wire.DHModP2048}
+	for i := range rcfg.IKEProposals {
+		rcfg.IKEProposals[i].DH = []wire.DHGroup{wire.DHModP2048}
+	}
+	p := iketest.NewPair(t, icfg, rcfg, ike.DispatcherConfig{CookieThreshold: -1})
+	p.Handshake()
+	var inits []wire.Header
+	var last []wire.Payload
+	for _, d := range p.I.Sent() {
+		if h := d.Header(t); h.Exchange == wire.ExchangeIKESAInit {
+			inits = append(inits, h)
+			_, last = p.Payloads(d)
+		}
+	}
+	if len(inits) != 3 {
+		t.Fatalf("%d IKE_SA_INIT requests, want 3", len(inits))
+	}
+	if inits[0].SPIi != inits[2].SPIi {
+		t.Error("SPIi changed between retries")
+	}
+	if n, ok := last[0].(*wire.Notify); !ok || n.NotifyType != wire.NotifyCookie {
+		t.Errorf("last request starts with %v", last[0])
+	}
+	if ke := wire.Find(last, wire.PayloadKE).(*wire.KE); ke.Group != wire.DHModP2048 {
+		t.Errorf("last KE group %v", ke.Group)
+	}
+	if s := p.R.D.Stats(); s.CookiesSent != 1 || s.HalfOpenCreated != 1 {
+		t.Errorf("responder stats %+v", s)
+	}
+}
