@@ -2,9 +2,11 @@ package interop
 
 import (
 	stdcrypto "crypto"
-	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"net/netip"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -65,26 +67,28 @@ const (
 
 const testPSK = "oe-agent interop pre-shared key"
 
-// Keys are generated once per test binary: RSA key generation is slow in
-// the emulated guest.
-var (
-	keysOnce            sync.Once
-	oursKey, peerRSAKey *rsa.PrivateKey
-	keysErr             error
-)
-
+// rsaKeys returns the two ends' RSA keys, fixed test keys from testdata/
+// (generating them in the emulated guest takes seconds of every run).
 func rsaKeys(t testing.TB) (ours, peer *rsa.PrivateKey) {
 	t.Helper()
-	keysOnce.Do(func() {
-		if oursKey, keysErr = rsa.GenerateKey(rand.Reader, 2048); keysErr != nil {
-			return
-		}
-		peerRSAKey, keysErr = rsa.GenerateKey(rand.Reader, 2048)
-	})
-	if keysErr != nil {
-		t.Fatal(keysErr)
+	return readRSAKey(t, "testdata/ours-rsa2048.pem"), readRSAKey(t, "testdata/peer-rsa2048.pem")
+}
+
+func readRSAKey(t testing.TB, path string) *rsa.PrivateKey {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return oursKey, peerRSAKey
+	blk, _ := pem.Decode(b)
+	if blk == nil || blk.Type != "RSA PRIVATE KEY" {
+		t.Fatalf("%s: no RSA PRIVATE KEY block", path)
+	}
+	k, err := x509.ParsePKCS1PrivateKey(blk.Bytes)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return k
 }
 
 // engineConfig is oe-agent's policy for one run: transport mode between

@@ -44,7 +44,7 @@ const peerLogEnv = "OE_INTEROP_PEERLOG"
 // and a delete removes the SAs at both ends.
 func TestVMInterop(t *testing.T) {
 	testenv.RequireVM(t)
-	warmUpKernel(t)
+	warm := warmUpKernel(t)
 	for _, peer := range []string{"strongswan", "libreswan"} {
 		for _, weInitiate := range []bool{true, false} {
 			for _, auth := range []authKind{authPSK, authRSA} {
@@ -52,7 +52,7 @@ func TestVMInterop(t *testing.T) {
 					name := fmt.Sprintf("%s/%s/%s/%s", peer, roleName(weInitiate), auth, s.name)
 					t.Run(name, func(t *testing.T) {
 						t.Parallel()
-						runVM(t, peer, weInitiate, auth, s)
+						runVM(t, warm, peer, weInitiate, auth, s)
 					})
 				}
 			}
@@ -60,8 +60,14 @@ func TestVMInterop(t *testing.T) {
 	}
 }
 
-func runVM(t *testing.T, peer string, weInitiate bool, auth authKind, s suite) {
+func runVM(t *testing.T, warm func(*testing.T), peer string, weInitiate bool, auth authKind, s suite) {
 	start := time.Now()
+	last := start
+	lap := func(step string) {
+		now := time.Now()
+		t.Logf("setup %q took %v", step, now.Sub(last).Round(10*time.Millisecond))
+		last = now
+	}
 	west, east := testenv.NewNetns(t), testenv.NewNetns(t)
 	testenv.Veth(t, west, "eth0", []string{"192.0.2.1/24"}, east, "eth0", []string{"192.0.2.2/24"})
 	nl, err := xfrm.OpenAt(west.Handle, nil)
@@ -70,6 +76,7 @@ func runVM(t *testing.T, peer string, weInitiate bool, auth authKind, s suite) {
 	}
 	t.Cleanup(func() { nl.Close() })
 	kw, ke := newNsXfrm(t, west), newNsXfrm(t, east)
+	lap("namespaces")
 
 	var (
 		ctl     peerControl
@@ -86,6 +93,7 @@ func runVM(t *testing.T, peer string, weInitiate bool, auth authKind, s suite) {
 		// gets PKCS#1 v1.5 with SHA-256, so both encodings are covered.
 		pss = true
 	}
+	lap(peer + " started")
 	cfg := engineConfig(t, oursAddr, peerAddr, s, auth, ourKey, pss)
 	ours := newDriver(t, driverOptions{Addr: oursAddr, Responder: cfg, Kernel: nl, Reqid: nextReqid(),
 		PeerKey: peerKey, Listen: nsListen(west), Bypass: bypass})
@@ -147,6 +155,8 @@ func runVM(t *testing.T, peer string, weInitiate bool, auth authKind, s suite) {
 			}
 		},
 	}
+	warm(t)
+	lap("kernel warm-up")
 	sc.run(t)
 	t.Logf("%s passed in %v", t.Name(), time.Since(start).Round(100*time.Millisecond))
 	if os.Getenv(peerLogEnv) != "" {
@@ -339,13 +349,14 @@ conn c
 	return libreswanPeer{ls}, pub
 }
 
-// warmUpKernel installs and removes an ESP SA of each suite once, in a
-// namespace of its own, before the cases run side by side: the first SA
+// warmUpKernel starts installing and removing an ESP SA of each suite,
+// in a namespace of its own, while the cases set up; it returns the wait
+// for it, which each case calls before its first negotiation. The first SA
 // of an algorithm makes the guest kernel load modules and instantiate
-// crypto templates, which took over 30 s under emulation, long enough for
+// crypto templates, which took over 30 s under emulation: long enough for
 // a peer's larval SPI reservation (net.core.xfrm_acq_expires) to expire
-// during its first negotiation.
-func warmUpKernel(t *testing.T) {
+// during its first negotiation if it happened then.
+func warmUpKernel(t *testing.T) func(*testing.T) {
 	t.Helper()
 	start := time.Now()
 	ns := testenv.NewNetns(t)
@@ -353,20 +364,33 @@ func warmUpKernel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nl.Close()
-	ctx := context.Background()
-	for i, sa := range []xfrm.SA{
-		{Cipher: xfrm.CipherAESGCM256, CipherKey: make([]byte, 36)},
-		{Cipher: xfrm.CipherAESCBC256, CipherKey: make([]byte, 32), Integrity: xfrm.IntegrityHMACSHA256_128, IntegrityKey: make([]byte, 32)},
-	} {
-		sa.Src, sa.Dst, sa.Proto, sa.Mode = oursAddr, peerAddr, xfrm.ProtoESP, xfrm.ModeTransport
-		sa.SPI, sa.Reqid = 0x1000+uint32(i), xfrm.ReqidMin
-		if err := nl.AddState(ctx, sa); err != nil {
-			t.Fatal(err)
+	t.Cleanup(func() { nl.Close() })
+	done := make(chan struct{})
+	var werr error
+	go func() {
+		defer close(done)
+		ctx := context.Background()
+		for i, sa := range []xfrm.SA{
+			{Cipher: xfrm.CipherAESGCM256, CipherKey: make([]byte, 36)},
+			{Cipher: xfrm.CipherAESCBC256, CipherKey: make([]byte, 32), Integrity: xfrm.IntegrityHMACSHA256_128, IntegrityKey: make([]byte, 32)},
+		} {
+			sa.Src, sa.Dst, sa.Proto, sa.Mode = oursAddr, peerAddr, xfrm.ProtoESP, xfrm.ModeTransport
+			sa.SPI, sa.Reqid = 0x1000+uint32(i), xfrm.ReqidMin
+			if werr = nl.AddState(ctx, sa); werr != nil {
+				return
+			}
+			if werr = nl.DeleteState(ctx, sa.ID()); werr != nil {
+				return
+			}
 		}
-		if err := nl.DeleteState(ctx, sa.ID()); err != nil {
-			t.Fatal(err)
+		werr = nil
+		t.Logf("kernel ESP algorithms ready after %v", time.Since(start).Round(10*time.Millisecond))
+	}()
+	return func(t *testing.T) {
+		t.Helper()
+		<-done
+		if werr != nil {
+			t.Fatalf("kernel warm-up: %v", werr)
 		}
 	}
-	t.Logf("kernel ESP algorithms ready after %v", time.Since(start).Round(10*time.Millisecond))
 }
