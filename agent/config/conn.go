@@ -137,7 +137,10 @@ var connAliases = map[string]string{
 	"replaywindow": "replay-window",
 }
 
-var sideAliases = map[string]string{"subnets": "subnet", "pubkey": "rsasigkey", "sigkey": "rsasigkey"}
+// libreswan names the key option after its type (leftrsasigkey=,
+// leftecdsakey=) or generically (leftpubkey=); oe-agent infers the type from
+// the key, so all are one option.
+var sideAliases = map[string]string{"subnets": "subnet", "pubkey": "rsasigkey", "sigkey": "rsasigkey", "ecdsakey": "rsasigkey"}
 
 func canonConnKey(k string) string {
 	if a, ok := connAliases[k]; ok {

@@ -63,9 +63,11 @@ func parsePubKey(fsys fs.FS, v, mentionedIn string) (PubKey, error) {
 	return PubKey{Kind: PubKeyFile, Path: p, Key: k}, nil
 }
 
-// decodeInline decodes libreswan's "0s" (base64) and "0x" (hex) forms. ok
-// is false if v has neither prefix.
+// decodeInline decodes libreswan's "0s" (base64) and "0x" (hex) forms,
+// ignoring white space inside (a quoted value may be wrapped). ok is false
+// if v has neither prefix.
 func decodeInline(v string) (raw []byte, ok bool, err error) {
+	v = strings.Join(strings.Fields(v), "")
 	switch {
 	case strings.HasPrefix(v, "0s"):
 		raw, err = base64.StdEncoding.DecodeString(v[2:])

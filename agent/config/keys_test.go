@@ -42,6 +42,7 @@ func TestParsePubKey(t *testing.T) {
 		{ed, PubKeyInline, "Ed25519"},
 		{"0s" + base64.StdEncoding.EncodeToString(blk.Bytes), PubKeyInline, "RSA-2048"}, // DER SPKI
 		{"0s" + base64.StdEncoding.EncodeToString(ecRaw[1:]), PubKeyInline, "ECDSA-P-256"},
+		{rfc3110[:40] + " \t" + rfc3110[40:], PubKeyInline, "RSA-2048"}, // wrapped inside quotes
 		{"rsa.pem", PubKeyFile, "RSA-2048"},
 		{"/k/pkcs1.pem", PubKeyFile, "RSA-2048"},
 		{"ec.pem", PubKeyFile, "ECDSA-P-256"},

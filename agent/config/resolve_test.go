@@ -1,6 +1,10 @@
 package config
 
 import (
+	"crypto/ecdsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
 	"net/netip"
 	"strings"
 	"testing"
@@ -195,6 +199,31 @@ func TestConnValues(t *testing.T) {
 		Mark: Mark{Value: 42, Mask: 0xffffffff, Set: true},
 	}
 	if diff := cmp.Diff(want, c, cmpConfig...); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestLibreswanKeyOptions checks libreswan's per-type key options are the
+// one key option here.
+func TestLibreswanKeyOptions(t *testing.T) {
+	blk, _ := pem.Decode(testKey(t, "ecdsa-public.pem"))
+	pub, err := x509.ParsePKIXPublicKey(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	point, _ := pub.(*ecdsa.PublicKey).Bytes()
+	ec := "0s" + base64.StdEncoding.EncodeToString(point[1:]) // x | y, as libreswan 4 writes it
+	conf := "conn c\n\tleft=192.0.2.1\n\tright=198.51.100.1\n\tauthby=ecdsa\n\trightecdsakey=" + ec + "\n\tauto=add\n"
+	cfg, err := parseString(conf, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := cfg.Conn("c").Right.PubKey; k.Kind != PubKeyInline || keyTypeName(k.Key) != "ECDSA-P-256" {
+		t.Errorf("rightecdsakey: %v %s", k.Kind, keyTypeName(k.Key))
+	}
+	_, err = parseString(conf+"\trightrsasigkey=%dns\n", nil)
+	want := []string{confPath + `:7: conn c: duplicate key "rightrsasigkey" (already set at line 5)`}
+	if diff := cmp.Diff(want, errLines(err)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
