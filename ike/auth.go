@@ -111,11 +111,23 @@ func (s *SA) hold(now time.Time, h *heldAuth, id *wire.ID) {
 		h.fail(now, fmt.Errorf("%w: peer key lookup: %w", ErrAuth, s.peerKeyErr))
 		return
 	}
+	peer := Identity{Type: id.IDType, Data: id.Data}
+	if f := s.cfg.Peer.KeyFunc; f != nil {
+		switch pub, err := f(peer); {
+		case err != nil:
+			h.fail(now, fmt.Errorf("%w: peer key lookup: %w", ErrAuth, err))
+			return
+		case pub != nil:
+			s.peerKey = pub
+			h.resume(now)
+			return
+		}
+	}
 	s.held = h
 	if s.initiator && s.halfOpenExpiry.IsZero() {
 		s.halfOpenExpiry = now.Add(s.cfg.halfOpenTimeout())
 	}
-	s.emit(NeedPeerKey{ID: Identity{Type: id.IDType, Data: id.Data}})
+	s.emit(NeedPeerKey{ID: peer})
 }
 
 // established records a successful authentication of the peer.

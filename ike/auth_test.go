@@ -274,3 +274,33 @@ func TestAuthPeerKeyNeverComes(t *testing.T) {
 		t.Fatalf("error %v, want ErrHalfOpenExpired", p.Init.Err())
 	}
 }
+
+// TestAuthKeyFunc answers the key lookup synchronously by identity.
+func TestAuthKeyFunc(t *testing.T) {
+	k := iketest.TestKeys()
+	a := authCases()[8]
+	icfg := authConfig(ike.FQDNID("i.example"), a, a)
+	rcfg := authConfig(ike.FQDNID("r.example"), a, a)
+	rcfg.Peer.PublicKey = nil
+	var asked []ike.Identity
+	rcfg.Peer.KeyFunc = func(id ike.Identity) (stdcrypto.PublicKey, error) {
+		asked = append(asked, id)
+		if id.Equal(ike.FQDNID("i.example")) {
+			return k.Ed25519.Public(), nil
+		}
+		return nil, nil
+	}
+	p := iketest.NewPair(t, icfg, rcfg, ike.DispatcherConfig{})
+	p.Handshake()
+	if len(asked) != 1 || len(iketest.Find[ike.NeedPeerKey](p.R.Events())) != 0 {
+		t.Fatalf("KeyFunc asked %v", asked)
+	}
+	// No answer: fall back to NeedPeerKey.
+	icfg.LocalID = ike.FQDNID("unknown.example")
+	p = iketest.NewPair(t, icfg, rcfg, ike.DispatcherConfig{})
+	p.Start()
+	p.Run()
+	if n := iketest.Find[ike.NeedPeerKey](p.R.Events()); len(n) != 1 {
+		t.Fatalf("NeedPeerKey %v", n)
+	}
+}

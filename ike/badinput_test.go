@@ -3,8 +3,8 @@ package ike_test
 import (
 	"bytes"
 	"encoding/binary"
-	mrand "math/rand/v2"
 	"errors"
+	mrand "math/rand/v2"
 	"testing"
 	"time"
 

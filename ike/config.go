@@ -124,9 +124,9 @@ type LocalAuth struct {
 	Hash stdcrypto.Hash
 }
 
-// PeerKeyFunc is not used by the state machine itself; the NeedPeerKey
-// action is its asynchronous equivalent. It is the signature a driver may
-// use to answer NeedPeerKey synchronously.
+// PeerKeyFunc looks up the key of the peer with identity id
+// synchronously (e.g. from configuration). It returns (nil, nil) when it
+// has no answer, in which case the SA asks with NeedPeerKey.
 type PeerKeyFunc func(id Identity) (stdcrypto.PublicKey, error)
 
 // PeerAuth is what this end accepts from the peer.
@@ -143,6 +143,10 @@ type PeerAuth struct {
 	// NeedPeerKey and waits for SupplyPeerKey: this is how the
 	// opportunistic case plugs in a DNS lookup running in parallel.
 	PublicKey stdcrypto.PublicKey
+	// KeyFunc, when set and PublicKey is nil, is asked for the key when the
+	// peer's signature arrives, before falling back to NeedPeerKey. It runs
+	// on the SA's goroutine and must not block (use NeedPeerKey for DNS).
+	KeyFunc PeerKeyFunc
 }
 
 // accepts reports whether the peer may use method m.
