@@ -11,6 +11,7 @@ import (
 
 	"github.com/miekg/dns"
 	"github.com/oe-agent/oe-agent/dnskeys"
+	"github.com/oe-agent/oe-agent/internal/testenv"
 )
 
 var record = flag.Bool("record", false, "re-record testdata/evidence from the NSD test tree")
@@ -39,9 +40,10 @@ var fixtures = []fixture{
 	{"insecure.bin", reverse("192.0.2.9"), dns.TypeIPSECKEY},
 }
 
-// TestNSDRecordFixtures re-records the evidence the unit tests replay, when
-// run with -record: go test -run TestNSDRecordFixtures -record ./dnskeys
-func TestNSDRecordFixtures(t *testing.T) {
+// TestNetnsNSDRecordFixtures re-records the evidence the unit tests replay, when
+// run with -record: go test -run TestNetnsNSDRecordFixtures -record ./dnskeys
+func TestNetnsNSDRecordFixtures(t *testing.T) {
+	testenv.RequireNetns(t)
 	if !*record {
 		t.Skip("run with -record to re-record testdata/evidence")
 	}

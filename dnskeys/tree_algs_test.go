@@ -9,11 +9,13 @@ import (
 	"github.com/miekg/dns"
 	"github.com/oe-agent/oe-agent/dnskeys"
 	"github.com/oe-agent/oe-agent/dnskeys/dnskeystest"
+	"github.com/oe-agent/oe-agent/internal/testenv"
 )
 
-// TestNSDAlgorithms signs the whole tree with each DNSKEY algorithm we
+// TestNetnsNSDAlgorithms signs the whole tree with each DNSKEY algorithm we
 // validate, and once with SHA-384 DS records, and looks up a key.
-func TestNSDAlgorithms(t *testing.T) {
+func TestNetnsNSDAlgorithms(t *testing.T) {
+	testenv.RequireNetns(t)
 	for _, tc := range []struct {
 		name, alg, digest string
 		bits              int
@@ -45,9 +47,10 @@ func TestNSDAlgorithms(t *testing.T) {
 	}
 }
 
-// TestNSDPrivateAnchors anchors the tree at in-addr.arpa. instead of the
+// TestNetnsNSDPrivateAnchors anchors the tree at in-addr.arpa. instead of the
 // root (a private trust anchor), alone and together with the root.
-func TestNSDPrivateAnchors(t *testing.T) {
+func TestNetnsNSDPrivateAnchors(t *testing.T) {
+	testenv.RequireNetns(t)
 	tr, _ := served(t, nil, nil)
 	z := tr.Zones["in-addr.arpa."]
 	b, err := os.ReadFile(filepath.Join(z.Dir, z.KSK+".key"))

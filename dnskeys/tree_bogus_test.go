@@ -9,6 +9,7 @@ import (
 	"github.com/miekg/dns"
 	"github.com/oe-agent/oe-agent/dnskeys"
 	"github.com/oe-agent/oe-agent/dnskeys/dnskeystest"
+	"github.com/oe-agent/oe-agent/internal/testenv"
 )
 
 const peer1 = "1.2.0.192.in-addr.arpa."
@@ -30,7 +31,8 @@ func isSigOver(fields []string, owner, rrtype string) bool {
 	return len(fields) > 5 && strings.EqualFold(fields[0], owner) && fields[3] == "RRSIG" && fields[4] == rrtype
 }
 
-func TestNSDTreeBogus(t *testing.T) {
+func TestNetnsNSDTreeBogus(t *testing.T) {
+	testenv.RequireNetns(t)
 	k := keys(t)
 	cases := []struct {
 		name   string
@@ -147,10 +149,11 @@ func TestNSDTreeBogus(t *testing.T) {
 	}
 }
 
-// TestNSDTruncatedSwitchesToTCP asks for an RRset too large for the
+// TestNetnsNSDTruncatedSwitchesToTCP asks for an RRset too large for the
 // advertised UDP size: the server truncates it and the resolver must retry
 // over TCP and still validate it.
-func TestNSDTruncatedSwitchesToTCP(t *testing.T) {
+func TestNetnsNSDTruncatedSwitchesToTCP(t *testing.T) {
+	testenv.RequireNetns(t)
 	var px *dnskeystest.Proxy
 	_, r := served(t, nil, func(c *dnskeys.Config, tr *dnskeystest.Tree) {
 		px = dnskeystest.NewProxy(t, tr.Servers[v4Zone], nil)
@@ -168,9 +171,10 @@ func TestNSDTruncatedSwitchesToTCP(t *testing.T) {
 	}
 }
 
-// TestNSDUnresponsiveIsIndeterminate points a zone at a server that never
+// TestNetnsNSDUnresponsiveIsIndeterminate points a zone at a server that never
 // answers: the lookup must come back Indeterminate within its deadline.
-func TestNSDUnresponsiveIsIndeterminate(t *testing.T) {
+func TestNetnsNSDUnresponsiveIsIndeterminate(t *testing.T) {
+	testenv.RequireNetns(t)
 	_, r := served(t, nil, func(c *dnskeys.Config, tr *dnskeystest.Tree) {
 		c.Stub[v4Zone] = []string{dnskeystest.NewSilentServer(t)}
 		c.Timeout = 200 * time.Millisecond

@@ -7,13 +7,15 @@ import (
 
 	"github.com/oe-agent/oe-agent/dnskeys"
 	"github.com/oe-agent/oe-agent/dnskeys/dnskeystest"
+	"github.com/oe-agent/oe-agent/internal/testenv"
 )
 
-// TestNSDNSEC3OptOut signs the ip6.arpa. reverse zone with NSEC3 opt-out
+// TestNetnsNSDNSEC3OptOut signs the ip6.arpa. reverse zone with NSEC3 opt-out
 // and delegates 2001:db8:1::/48 to an unsigned zone: the missing DS is
 // proven by an opt-out span, so the key there is Insecure (RFC 5155 §8.6),
 // while signed names in the zone stay Secure.
-func TestNSDNSEC3OptOut(t *testing.T) {
+func TestNetnsNSDNSEC3OptOut(t *testing.T) {
+	testenv.RequireNetns(t)
 	k := keys(t)
 	child := "1.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa."
 	_, r := served(t, func(z *treeZones) {
@@ -36,9 +38,10 @@ func TestNSDNSEC3OptOut(t *testing.T) {
 	}
 }
 
-// TestNSDNSEC3Iterations signs with 20 extra NSEC3 iterations and applies
+// TestNetnsNSDNSEC3Iterations signs with 20 extra NSEC3 iterations and applies
 // the RFC 9276 limits below and above that.
-func TestNSDNSEC3Iterations(t *testing.T) {
+func TestNetnsNSDNSEC3Iterations(t *testing.T) {
+	testenv.RequireNetns(t)
 	for _, tc := range []struct {
 		name            string
 		insecure, bogus uint16

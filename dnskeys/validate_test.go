@@ -13,7 +13,7 @@ import (
 )
 
 // The evidence under testdata/evidence was recorded from the NSD test tree
-// (TestNSDRecordFixtures); it is replayed here through the pure validator
+// (TestNetnsNSDRecordFixtures); it is replayed here through the pure validator
 // at the recorded time, so these tests need no server.
 
 func loadFixture(t testing.TB, file string) (*dnskeys.Evidence, *dnskeys.Anchors, time.Time) {

@@ -77,19 +77,30 @@ type Tree struct {
 }
 
 // RequireTools fails t if the signing and serving tools are missing, except
-// under OE_TEST_TIER=unit, where the test is skipped: `make test` installs
-// them from internal/testenv/apt-packages.txt, so their absence there is a
-// real failure, not a reason to skip silently.
+// under OE_TEST_TIER=unit, where the test is skipped. Tests that use it are
+// netns-tier tests (TestNetns*, after testenv.RequireNetns), which `make
+// test` runs as root after installing internal/testenv/apt-packages.txt, so
+// a missing tool there is a failure, not a reason to skip silently. They
+// serve on 127.0.0.1 and need no namespace of their own.
 func RequireTools(t testing.TB) {
 	t.Helper()
 	if os.Getenv("OE_TEST_TIER") == "unit" {
 		t.Skip("needs nsd and bind9-utils: skipped under OE_TEST_TIER=unit")
 	}
-	for _, tool := range []string{"nsd", "dnssec-keygen", "dnssec-signzone"} {
+	if err := HaveTools(); err != nil {
+		t.Fatalf("dnskeystest: %v (apt-get install nsd bind9-utils; listed in internal/testenv/apt-packages.txt)", err)
+	}
+}
+
+// HaveTools reports whether nsd, dnssec-keygen and dnssec-signzone are
+// installed.
+func HaveTools() error {
+	for _, tool := range []string{"nsd", "dnssec-keygen", "dnssec-signzone", "dnssec-dsfromkey"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("dnskeystest: %s not found (apt-get install nsd bind9-utils; listed in internal/testenv/apt-packages.txt): %v", tool, err)
+			return fmt.Errorf("%s not found: %w", tool, err)
 		}
 	}
+	return nil
 }
 
 // BuildTree keygens and signs the zones under a fresh temporary directory.
