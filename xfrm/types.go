@@ -336,8 +336,8 @@ func (p Policy) Kind() PolicyKind {
 	return KindIPsec
 }
 
-// String names the policy as in error messages:
-// "policy out src 192.0.2.1/32 dst 192.0.2.0/24 priority 0x0e000100".
+// String names the policy by direction, selector and priority, as error
+// messages do: "out src 192.0.2.1/32 dst 192.0.2.0/24 priority 0x0e000100".
 func (p Policy) String() string {
 	return fmt.Sprintf("%s %s priority 0x%08x", p.Dir, p.Selector, p.Priority)
 }

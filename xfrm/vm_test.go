@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 
@@ -268,8 +269,9 @@ func TestVMExpire(t *testing.T) {
 	}
 }
 
-// TestVMCleanupLeavesForeignState: Cleanup removes oe-agent's SAs and
-// leaves another daemon's, installed with ip xfrm, unchanged.
+// TestVMCleanupLeavesForeignState: SAs of every kind read back exactly as
+// added; Cleanup removes them and leaves another daemon's SAs, installed
+// with ip xfrm, unchanged.
 func TestVMCleanupLeavesForeignState(t *testing.T) {
 	testenv.RequireVM(t)
 	t.Parallel()
@@ -282,14 +284,43 @@ func TestVMCleanupLeavesForeignState(t *testing.T) {
 		"spi", "0x5001", "reqid", fmt.Sprint(ReqidMax+1), "mode", "tunnel",
 		"enc", "cbc(aes)", "0x"+strings.Repeat("cd", 16), "auth-trunc", "hmac(sha256)", "0x"+strings.Repeat("ef", 32), "128")
 	foreign := ns.Run(t, "ip", "xfrm", "state", "list")
-	for i, sa := range []SA{cbcSA(), sampleOwnedGCM()} {
-		sa.SPI += uint32(i)
+
+	// Ours, with every field that reads back: they must list exactly.
+	gcm := sampleOwnedGCM()
+	gcm.Mark = Mark{Value: 0x10, Mask: 0xff}
+	gcm.Encap = &Encap{SrcPort: 4500, DstPort: 4501}
+	gcm.ESN, gcm.ReplayWindow = true, 128
+	gcm.Lifetime = Lifetime{SoftBytes: 1 << 30, HardBytes: 1 << 31, SoftPackets: 1000, HardPackets: 2000,
+		SoftAdd: time.Hour, HardAdd: 2 * time.Hour, SoftUse: 30 * time.Minute, HardUse: time.Hour}
+	ah := cbcSA()
+	ah.SPI, ah.Proto, ah.Cipher, ah.CipherKey = 0x1235, ProtoAH, CipherNone, nil
+	ah.Integrity, ah.IntegrityKey = IntegrityHMACSHA512_256, randomKey(t, 64)
+	tun := cbcSA()
+	tun.SPI, tun.Mode, tun.Reqid = 0x1236, ModeTunnel, testReqid+1
+	tun.Selector = Selector{Src: pfx("198.51.100.0/24"), Dst: pfx("203.0.113.0/24"), Proto: 6, DstPort: 443}
+	ours := []SA{cbcSA(), gcm, ah, tun}
+	for _, sa := range ours {
 		if err := k.AddState(bg, sa); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if sas, _ := k.States(bg); len(sas) != 2 {
-		t.Fatalf("States lists %d SAs, want our 2:\n%s", len(sas), FormatStates(sas))
+	got, err := k.States(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(ours) {
+		t.Errorf("States() lists %d SAs, want %d:\n%s", len(got), len(ours), FormatStates(got))
+	}
+	for _, want := range ours {
+		for _, sa := range got {
+			if sa.ID() != want.ID() {
+				continue
+			}
+			sa.Stats = SAStats{}
+			if !cmp.Equal(want, sa, addrOpts) {
+				t.Errorf("SA %s reads back as\n%+v\nwant\n%+v", want, sa, want)
+			}
+		}
 	}
 	ctx, cancel := context.WithTimeout(bg, 30*time.Second)
 	defer cancel()
@@ -302,7 +333,6 @@ func TestVMCleanupLeavesForeignState(t *testing.T) {
 	if sas, _ := k.States(bg); len(sas) != 0 {
 		t.Errorf("our SAs left:\n%s", FormatStates(sas))
 	}
-	// Our own SAs read back with their algorithms and keys.
 }
 
 func sampleOwnedGCM() SA {

@@ -297,6 +297,11 @@ func decodeUsersaInfo(b []byte) (usersaInfo, error) {
 	}
 	src, _ := decodeAddr(b[80:], family)
 	var sa SA
+	// The kernel gives an SA added without selector one of its family
+	// matching everything; read that back as no selector.
+	if sel.Src.Bits() == 0 && sel.Dst.Bits() == 0 && sel.Proto == 0 && sel.SrcPort == 0 && sel.DstPort == 0 {
+		sel = Selector{}
+	}
 	sa.Selector = sel
 	sa.Dst, sa.Src = dst, src
 	sa.SPI = be.Uint32(b[72:])
