@@ -9,6 +9,7 @@ import (
 )
 
 const (
+	protoICMP   = 1
 	protoICMPv6 = 58
 	protoTCP    = 6
 	protoUDP    = 17
@@ -24,6 +25,7 @@ const (
 //	source              out                      in                        fwd
 //	resolver            bypass udp+tcp to port   bypass from port          -
 //	IPv6 ND (133-137)   bypass                   bypass                    -
+//	PMTU ICMP errors    -                        bypass                    -
 //	conn tunnel         ESP tunnel template      template, required        template, required
 //	conn transport      ESP transport template   template, required        -
 //	conn passthrough    bypass                   bypass                    bypass (local subnet)
@@ -65,6 +67,7 @@ func Compute(in Input) (*Set, error) {
 	if b.trapsIPv6() {
 		b.neighbourDiscovery()
 	}
+	b.pathMTU()
 	return newSet(b.entries)
 }
 
@@ -293,5 +296,33 @@ func (b *builder) neighbourDiscovery() {
 		f := flow{local: anyPrefix(false), remote: anyPrefix(false), proto: protoICMPv6, lport: typ}
 		e.Source = fmt.Sprintf("ipv6-icmp type %d", typ)
 		b.add(e, f, bypass(xfrm.DirOut), bypass(xfrm.DirIn))
+	}
+}
+
+// pathMTU lets the ICMP errors of path MTU discovery in, in clear, where
+// an inbound policy would refuse cleartext (private groups, IPsec conns
+// and peers, blocks): IPv4 "fragmentation needed" (type 3 code 4, RFC
+// 1191) and ICMPv6 "packet too big" (type 2, RFC 8201). Routers on the
+// path cannot protect them, and refusing them blackholes every flow whose
+// packets (ESP-enlarged) exceed the path MTU. RFC 4301 §6.1.1 requires an
+// implementation to be configurable to accept unprotected ICMP errors;
+// oe-agent accepts these two only.
+func (b *builder) pathMTU() {
+	refuses := map[bool]bool{}
+	for _, e := range b.entries {
+		if e.Policy.Dir == xfrm.DirIn && e.Policy.Kind() != xfrm.KindBypass {
+			refuses[e.Policy.Selector.Dst.Addr().Is4()] = true
+		}
+	}
+	e := Entry{Layer: LayerExempt, Owner: "pmtu", Reason: "path MTU discovery errors are accepted in clear (RFC 4301 §6.1.1)"}
+	if refuses[true] {
+		f := flow{local: anyPrefix(true), remote: anyPrefix(true), proto: protoICMP, lport: 3, rport: 4}
+		e.Source = "icmp type 3 code 4"
+		b.add(e, f, bypass(xfrm.DirIn))
+	}
+	if refuses[false] {
+		f := flow{local: anyPrefix(false), remote: anyPrefix(false), proto: protoICMPv6, lport: 2}
+		e.Source = "ipv6-icmp type 2"
+		b.add(e, f, bypass(xfrm.DirIn))
 	}
 }

@@ -22,10 +22,13 @@
 // Every entry belongs to a Layer, and layers are strictly ordered:
 //
 //  1. LayerExempt: DNS to the configured resolvers (UDP and TCP to the
-//     resolver's port, both directions) and IPv6 neighbour discovery
-//     (ICMPv6 133-137). They beat everything, so that a key lookup never
-//     waits behind the trap it is meant to resolve, and a trap on ::/0 or a
-//     peer's /128 never swallows the neighbour solicitation for the peer.
+//     resolver's port, both directions), IPv6 neighbour discovery (ICMPv6
+//     133-137, both directions) and, inbound, the ICMP errors of path MTU
+//     discovery. They beat everything, so that a key lookup never waits
+//     behind the trap it is meant to resolve, a trap on ::/0 or a peer's
+//     /128 never swallows the neighbour solicitation for the peer, and a
+//     policy refusing a private destination's cleartext does not blackhole
+//     its ESP-enlarged packets (RFC 4301 §6.1.1).
 //  2. LayerConn: configured connections. An administrator's explicit conn
 //     beats any group and any per-peer entry.
 //  3. LayerPeer: oe's per-peer entries (an SA's policies, pass, drop and

@@ -268,3 +268,38 @@ func TestPriorityScheme(t *testing.T) {
 		t.Error("the reserved sub-band maps to a layer")
 	}
 }
+
+// TestPathMTUExempt: where an inbound policy refuses cleartext, the ICMP
+// errors of path MTU discovery still get in; nowhere else is there an
+// exemption.
+func TestPathMTUExempt(t *testing.T) {
+	pmtu := func(s *Set) []string {
+		var out []string
+		for _, e := range s.Entries {
+			if e.Owner == "pmtu" {
+				out = append(out, e.Policy.Dir.String()+" "+e.Policy.Selector.String())
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		in   Input
+		want string
+	}{
+		{"private v4", Input{Groups: map[Group][]Dest{GroupPrivate: dests("198.51.100.0/24")}},
+			"in src 0.0.0.0/0 dst 0.0.0.0/0 proto icmp sport 3 dport 4"},
+		{"peer ipsec v6", Input{Peers: []Peer{{Remote: ip("2001:db8::7"), Action: PeerIPsec, Reqid: ReqidConnMin}}},
+			"in src ::/0 dst ::/0 proto ipv6-icmp sport 2"},
+		{"block both", Input{Groups: map[Group][]Dest{GroupBlock: dests("198.51.100.0/24", "2001:db8::/32")}},
+			"in src 0.0.0.0/0 dst 0.0.0.0/0 proto icmp sport 3 dport 4|in src ::/0 dst ::/0 proto ipv6-icmp sport 2"},
+		{"private-or-clear accepts clear anyway", Input{Groups: map[Group][]Dest{GroupPrivateOrClear: dests("0.0.0.0/0", "::/0")}}, ""},
+		{"drop shunt is outbound only", Input{Peers: []Peer{{Remote: ip("192.0.2.7"), Action: PeerDrop}}}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := strings.Join(pmtu(mustCompute(t, tc.in)), "|"); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -213,7 +213,7 @@ func TestReconcileCollectsErrors(t *testing.T) {
 func TestReconcileForeignSameKey(t *testing.T) {
 	k := newFakeKernel()
 	set := mustCompute(t, Input{Local: []netip.Addr{ip("192.0.2.1")}, Groups: map[Group][]Dest{GroupBlock: dests("203.0.113.0/24")}})
-	foreign := set.Entries[1].Policy // out
+	foreign := groupEntry(t, set, xfrm.DirOut).Policy
 	foreign.Priority = 500
 	foreign.Action = xfrm.ActionAllow
 	k.install(foreign)
@@ -221,7 +221,7 @@ func TestReconcileForeignSameKey(t *testing.T) {
 	if !errors.Is(err, xfrm.ErrNotOwned) {
 		t.Fatalf("error %v, want ErrNotOwned", err)
 	}
-	if len(res.Failed) != 1 || res.Failed[0].Op != OpUpdate || len(res.Added) != 1 {
+	if len(res.Failed) != 1 || res.Failed[0].Op != OpUpdate || len(res.Added) != len(set.Entries)-1 {
 		t.Errorf("result %s %v", res, res.Failed)
 	}
 	for _, p := range k.all() {
@@ -266,9 +266,24 @@ func TestReconcileVanished(t *testing.T) {
 	if _, err := r.Apply(bg, set); err != nil {
 		t.Fatal(err)
 	}
-	k.fail[callName("delete", set.Entries[0].Policy)] = syscall.ENOENT
+	k.fail[callName("delete", groupEntry(t, set, xfrm.DirOut).Policy)] = syscall.ENOENT
 	res, err := r.Apply(bg, nil)
-	if err != nil || len(res.Deleted) != 2 || len(k.all()) != 1 {
+	if err != nil || len(res.Deleted) != len(set.Entries) || len(k.all()) != 1 {
 		t.Errorf("err %v, result %s, left %d", err, res, len(k.all()))
 	}
+}
+
+// groupEntry returns the set's only group entry of direction dir.
+func groupEntry(t *testing.T, s *Set, dir xfrm.Dir) Entry {
+	t.Helper()
+	var found []Entry
+	for _, e := range s.Entries {
+		if e.Layer == LayerGroup && e.Policy.Dir == dir {
+			found = append(found, e)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d group entries dir %s, want 1", len(found), dir)
+	}
+	return found[0]
 }
