@@ -196,7 +196,9 @@ func (a *Agent) Start(t testing.TB) {
 	a.Proc = StartProc(t, a.Host.NS, "oe-agentd on "+a.Host.Name, a.LogPath,
 		a.Bin.Agentd, "--config", a.ConfigPath, "--socket", a.Socket)
 	a.Proc.QuietLog = true // the agent's cleanup shows the log of all starts once
-	a.WaitReady(t, 30*time.Second)
+	t0 := time.Now()
+	a.WaitReady(t, 60*time.Second)
+	t.Logf("oetest: oe-agentd on %s ready in %s", a.Host, time.Since(t0).Round(time.Millisecond))
 }
 
 // WaitReady waits until the control socket answers a status request.

@@ -91,8 +91,6 @@ func (d *DNSServer) start(t testing.TB) {
 remote-control:
 	control-enable: no
 %[4]s`, d.Auth.Addr(), d.Auth.Port(), d.dir, zones.String()))
-	d.NSD = StartProc(t, d.Host.NS, "nsd", filepath.Join(d.dir, "nsd.out"), "nsd", "-d", "-c", nsdConf)
-	d.waitAnswer(t, d.NSD, d.Auth, d.zones()[0])
 
 	var ifaces, local strings.Builder
 	for _, r := range d.Resolvers {
@@ -133,7 +131,11 @@ forward-zone:
 remote-control:
 	control-enable: no
 `, ifaces.String(), local.String(), d.dir, d.Auth.Addr(), d.Auth.Port()))
+	// Both start at once (each start is seconds in the TCG guest);
+	// unbound only needs NSD when it answers.
+	d.NSD = StartProc(t, d.Host.NS, "nsd", filepath.Join(d.dir, "nsd.out"), "nsd", "-d", "-c", nsdConf)
 	d.Unbound = StartProc(t, d.Host.NS, "unbound", filepath.Join(d.dir, "unbound.out"), "unbound", "-d", "-c", ubConf)
+	d.waitAnswer(t, d.NSD, d.Auth, d.zones()[0])
 	for _, r := range d.Resolvers {
 		d.waitAnswer(t, d.Unbound, r, d.zones()[0])
 	}

@@ -85,9 +85,7 @@ func (n *Net) AddHost(t testing.TB, name string, addrs ...netip.Addr) *Host {
 	// Quiet IPv6: no router solicitations; addresses are added nodad.
 	SetSysctl(t, h.NS, "net/ipv6/conf/default/router_solicitations", "0")
 	SetSysctl(t, h.NS, "net/ipv6/conf/all/router_solicitations", "0")
-	testenv.Veth(t, h.NS, h.Link, nil, n.Switch, h.Port, nil)
-	n.Switch.Run(t, "ip", "link", "set", h.Port, "master", "br0")
-	idx := ifindex(t, n.Switch, h.Port)
+	idx := n.plug(t, h)
 	n.mu.Lock()
 	n.ports[idx] = h
 	n.mu.Unlock()
@@ -223,16 +221,48 @@ func Sysctl(t testing.TB, ns *testenv.Netns, key string) string {
 	return out
 }
 
-func ifindex(t testing.TB, ns *testenv.Netns, name string) int {
+// plug creates h's veth pair from the switch namespace, with its peer
+// (h.Link) in h's namespace, attaches the switch end to the bridge and
+// brings both up: all through netlink, since every exec of ip costs
+// noticeable time in the TCG guest. It returns the switch end's ifindex.
+func (n *Net) plug(t testing.TB, h *Host) int {
 	t.Helper()
-	nh, err := netlink.NewHandleAt(ns.Handle)
+	sw, err := netlink.NewHandleAt(n.Switch.Handle)
 	if err != nil {
-		t.Fatalf("oetest: netlink in %s: %v", ns.Name, err)
+		t.Fatalf("oetest: netlink in the switch: %v", err)
 	}
-	defer nh.Close()
-	l, err := nh.LinkByName(name)
+	defer sw.Close()
+	hn, err := netlink.NewHandleAt(h.NS.Handle)
 	if err != nil {
-		t.Fatalf("oetest: %s in %s: %v", name, ns.Name, err)
+		t.Fatalf("oetest: netlink in %s: %v", h, err)
 	}
-	return l.Attrs().Index
+	defer hn.Close()
+	br, err := sw.LinkByName("br0")
+	if err != nil {
+		t.Fatalf("oetest: the switch's bridge: %v", err)
+	}
+	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: h.Port}, PeerName: h.Link, PeerNamespace: netlink.NsFd(int(h.NS.Handle))}
+	if err := sw.LinkAdd(veth); err != nil {
+		t.Fatalf("oetest: veth %s/%s for %s: %v", h.Port, h.Link, h, err)
+	}
+	port, err := sw.LinkByName(h.Port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sw.LinkSetMaster(port, br); err != nil {
+		t.Fatalf("oetest: attach %s to the bridge: %v", h.Port, err)
+	}
+	link, err := hn.LinkByName(h.Link)
+	if err != nil {
+		t.Fatalf("oetest: %s in %s: %v", h.Link, h, err)
+	}
+	for _, up := range []struct {
+		nh *netlink.Handle
+		l  netlink.Link
+	}{{sw, port}, {hn, link}} {
+		if err := up.nh.LinkSetUp(up.l); err != nil {
+			t.Fatalf("oetest: set %s up: %v", up.l.Attrs().Name, err)
+		}
+	}
+	return port.Attrs().Index
 }

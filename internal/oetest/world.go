@@ -3,9 +3,9 @@ package oetest
 import (
 	"fmt"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -56,6 +56,10 @@ type Options struct {
 	// Mutate, if set, may edit a zone's signed text before it is served
 	// (after the rig made bogus's records Bogus).
 	Mutate func(t testing.TB, zone, signed string) string
+	// FreshKeys makes this world's own keys and tree instead of sharing
+	// those of the process's other worlds with the same options (see
+	// material.go); Records and Mutate imply it.
+	FreshKeys bool
 }
 
 // World is the standard OE test network, every piece real:
@@ -97,54 +101,32 @@ func NewWorld(t testing.TB, opts Options) *World {
 	if opts.Crowd > 240 {
 		t.Fatalf("oetest: Crowd %d: at most 240 peers fit in 192.0.2.0/24 with the fixed hosts", opts.Crowd)
 	}
-	w := &World{Net: NewNet(t), Keys: map[netip.Addr]*HostKey{}, Bin: RequireBinaries(t), Opts: opts}
-	keyDir := t.TempDir()
-	mk := func(name string, a4, a6 netip.Addr) *Host {
-		h := w.Net.AddHost(t, name, a4, a6)
-		h.Key = NewHostKey(t)
-		h.KeyFile = filepath.Join(keyDir, name+".pem")
-		h.Key.WriteFile(t, h.KeyFile)
-		return h
-	}
-	w.West = mk("west", WestAddr4, WestAddr6)
-	w.East = mk("east", EastAddr4, EastAddr6)
-	w.NoKey = mk("nokey", NoKeyAddr4, NoKeyAddr6)
-	w.Bogus = mk("bogus", BogusAddr4, BogusAddr6)
-	w.DNS = mk("dns", DNSAddr4, DNSAddr6)
-	for _, h := range []*Host{w.West, w.East, w.Bogus} {
-		for _, a := range h.Addrs() {
-			w.Keys[a] = h.Key
-		}
-	}
+	t0 := time.Now()
+	w := &World{Net: NewNet(t), Bin: RequireBinaries(t), Opts: opts}
+	w.West = w.Net.AddHost(t, "west", WestAddr4, WestAddr6)
+	w.East = w.Net.AddHost(t, "east", EastAddr4, EastAddr6)
+	w.NoKey = w.Net.AddHost(t, "nokey", NoKeyAddr4, NoKeyAddr6)
+	w.Bogus = w.Net.AddHost(t, "bogus", BogusAddr4, BogusAddr6)
+	w.DNS = w.Net.AddHost(t, "dns", DNSAddr4, DNSAddr6)
 	if opts.Crowd > 0 {
 		w.Crowd = w.Net.AddHost(t, "crowd")
-		w.Crowd.Key = NewHostKey(t)
-		w.Crowd.KeyFile = filepath.Join(keyDir, "crowd.pem")
-		w.Crowd.Key.WriteFile(t, w.Crowd.KeyFile)
-		var addrs []netip.Addr
-		for i, n := 10, 0; n < opts.Crowd; i++ {
-			a := netip.AddrFrom4([4]byte{192, 0, 2, byte(i)})
-			if a == DNSAddr4 {
-				continue
-			}
-			addrs = append(addrs, a)
-			if opts.CrowdIPv6 {
-				addrs = append(addrs, netip.MustParseAddr(fmt.Sprintf("2001:db8::1:%x", n+1)))
-			}
-			n++
-		}
-		w.Crowd.AddAddrs(t, addrs...)
-		for _, a := range addrs {
-			k := w.Crowd.Key
-			if opts.CrowdDistinctKeys {
-				k = NewHostKey(t)
-			}
-			w.Keys[a] = k
-		}
+		w.Crowd.AddAddrs(t, CrowdAddrs(opts.Crowd, opts.CrowdIPv6)...)
 	}
-	w.Tree = w.buildTree(t)
+	t1 := time.Now()
+	m := w.material(t)
+	for _, h := range w.Hosts() {
+		h.Key, h.KeyFile = m.hostKeys[h.Name], m.keyFiles[h.Name]
+	}
+	w.Keys = map[netip.Addr]*HostKey{}
+	for a, k := range m.addrKeys {
+		w.Keys[a] = k
+	}
+	w.Tree = m.tree
 	w.Anchor = w.Tree.Anchor
+	t2 := time.Now()
 	w.Server = ServeDNS(t, w.DNS, w.Tree)
+	t.Logf("oetest: world up in %s (network %s, signed tree %s, nsd+unbound %s)",
+		time.Since(t0).Round(time.Millisecond), t1.Sub(t0).Round(time.Millisecond), t2.Sub(t1).Round(time.Millisecond), time.Since(t2).Round(time.Millisecond))
 	return w
 }
 
@@ -155,9 +137,28 @@ func (w *World) Hosts() []*Host { return w.Net.Hosts() }
 // takes it.
 func (w *World) Resolver4() netip.AddrPort { return netip.AddrPortFrom(w.DNS.Addr4, 53) }
 
+// CrowdAddrs are the addresses of n crowd peers: 192.0.2.10 upwards
+// (skipping the DNS host's), and with ipv6 also 2001:db8::1:1 upwards.
+func CrowdAddrs(n int, ipv6 bool) []netip.Addr {
+	var addrs []netip.Addr
+	for i, k := 10, 0; k < n; i++ {
+		a := netip.AddrFrom4([4]byte{192, 0, 2, byte(i)})
+		if a == DNSAddr4 {
+			continue
+		}
+		addrs = append(addrs, a)
+		if ipv6 {
+			addrs = append(addrs, netip.MustParseAddr(fmt.Sprintf("2001:db8::1:%x", k+1)))
+		}
+		k++
+	}
+	return addrs
+}
+
 // buildTree signs the tree: the root delegates in-addr.arpa. and
 // ip6.arpa., which delegate the test link's reverse zones. Every host has a
 // PTR; published addresses an IPSECKEY; bogus's IPSECKEY RRSIGs are broken.
+// The hosts' Key fields and w.Keys must be set.
 func (w *World) buildTree(t testing.TB) *dnskeystest.Tree {
 	t.Helper()
 	recs := map[string][]string{}
