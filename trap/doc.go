@@ -72,8 +72,9 @@
 //     is accepted; an allow policy without templates also accepts what a
 //     transport-mode SA decrypted, so a peer's OE is accepted too). For
 //     private, the same ESP template as the trap, level required: the
-//     kernel then accepts only what an SA decrypted, and drops cleartext
-//     from a private destination (RFC 4301 §5.2). Block for block. oe's
+//     kernel then accepts only what an SA with the group's reqid decrypted
+//     (an SA with oe's own reqid needs its PeerIPsec entry), and drops
+//     cleartext from a private destination (RFC 4301 §5.2). Block for block. oe's
 //     per-peer IPsec entries require their own SA's reqid inbound, so once
 //     an SA is up with a peer, its cleartext is refused (also under
 //     private-or-clear).
