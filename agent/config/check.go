@@ -24,6 +24,9 @@ type Bundle struct {
 	Warnings []*Error
 }
 
+// minPSK is the length below which a PSK draws a warning.
+const minPSK = 16
+
 // OSFS is the file system oe-agentd reads: the root directory, so that
 // absolute paths in the configuration resolve as written.
 func OSFS() fs.FS { return os.DirFS("/") }
@@ -102,6 +105,25 @@ func LoadBundle(fsys fs.FS, path string) (*Bundle, error) {
 			errs.merge(asList(err))
 		}
 		b.Policies = pol
+	} else if pol, _, err := ParsePolicies(fsys, s.OEPolicyDir); err == nil && pol.count() > 0 {
+		b.Warnings = append(b.Warnings, &Error{Pos: setupPos(cfg), Section: "config setup", Key: "oe",
+			Msg: fmt.Sprintf("oe=no: the %d entries of the policy group files in %s are ignored", pol.count(), s.OEPolicyDir)})
+	}
+	for _, c := range cfg.Conns {
+		for _, g := range Groups {
+			if c.Name == g.String() {
+				b.Warnings = append(b.Warnings, &Error{Pos: c.Pos, Section: "conn " + c.Name,
+					Msg: fmt.Sprintf("in libreswan a conn named %q defines an OE group; in oe-agent it is an ordinary conn (OE groups are the files in %s)", c.Name, s.OEPolicyDir)})
+			}
+		}
+	}
+	if b.Secrets != nil {
+		for _, e := range b.Secrets.Entries {
+			if e.Kind == SecretPSK && len(e.PSK) < minPSK {
+				b.Warnings = append(b.Warnings, &Error{Pos: e.Pos,
+					Msg: fmt.Sprintf("PSK of %d bytes is weak: use at least %d random bytes (RFC 7296 §2.15: as strong as the keys it protects)", len(e.PSK), minPSK)})
+			}
+		}
 	}
 
 	for _, f := range s.DNSSECAnchors {

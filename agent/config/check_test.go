@@ -104,6 +104,33 @@ func TestLoadBundleErrors(t *testing.T) {
 	}
 }
 
+func TestBundleWarnings(t *testing.T) {
+	fsys := loadTree(t, "testdata/full")
+	conf := fsys["etc/oe-agent/oe-agent.conf"]
+	conf.Data = []byte(strings.Replace(string(conf.Data), "oe=yes", "oe=no", 1) +
+		"\nconn private-or-clear\n\tleft=192.0.2.1\n\tright=198.51.100.3\n\tauthby=null\n\tauto=add\n")
+	b, err := LoadBundle(fsys, fullConf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range b.Warnings {
+		if !strings.Contains(w.Msg, "is spelled") && !strings.Contains(w.Msg, "PSK of") {
+			got = append(got, w.Error())
+		}
+	}
+	want := []string{
+		`/etc/oe-agent/oe-agent.conf:4: config setup: oe=no: the 7 entries of the policy group files in /etc/oe-agent/policies are ignored`,
+		`/etc/oe-agent/oe-agent.conf:116: conn private-or-clear: in libreswan a conn named "private-or-clear" defines an OE group; in oe-agent it is an ordinary conn (OE groups are the files in /etc/oe-agent/policies)`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if b.Policies != nil {
+		t.Error("policies loaded with oe=no")
+	}
+}
+
 // TestCheck runs the --check entry point on real files.
 func TestCheck(t *testing.T) {
 	dir := t.TempDir()

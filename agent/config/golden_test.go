@@ -133,6 +133,7 @@ func TestGoldenWarnings(t *testing.T) {
 		`/etc/oe-agent/conf.d/10-site.conf:5: conn site-defaults: "keylife" is spelled "salifetime" in oe-agent`,
 		`/etc/oe-agent/conf.d/10-site.conf:6: conn site-defaults: "margintime" is spelled "rekeymargin" in oe-agent`,
 		`/etc/oe-agent/conf.d/10-site.conf:7: conn site-defaults: "replay_window" is spelled "replay-window" in oe-agent`,
+		`/etc/oe-agent/oe-agent.secrets:3: PSK of 5 bytes is weak: use at least 16 random bytes (RFC 7296 §2.15: as strong as the keys it protects)`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)

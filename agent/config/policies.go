@@ -195,3 +195,12 @@ func ParsePolicies(fsys fs.FS, dir string) (*Policies, []*Error, error) {
 	}
 	return pol, warnings, nil
 }
+
+// count is the number of entries in all groups.
+func (p *Policies) count() int {
+	n := 0
+	for _, es := range p.Groups {
+		n += len(es)
+	}
+	return n
+}
