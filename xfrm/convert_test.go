@@ -257,3 +257,21 @@ func TestAlgorithmNames(t *testing.T) {
 		}
 	}
 }
+
+// TestKeysNeverFormatted: logging an SA by any verb shows no key material.
+func TestKeysNeverFormatted(t *testing.T) {
+	sa := sampleSA()
+	sa.CipherKey = Key(bytes.Repeat([]byte{0xab}, 36))
+	sa.Integrity, sa.IntegrityKey = IntegrityHMACSHA256_128, Key(bytes.Repeat([]byte{0xcd}, 32))
+	for _, verb := range []string{"%v", "%+v", "%#v", "%x", "%X", "%s", "%q", "%d"} {
+		out := fmt.Sprintf(verb, sa) + fmt.Sprintf(verb, &sa) + fmt.Sprintf(verb, sa.CipherKey) + fmt.Sprintf(verb, []SA{sa})
+		for _, secret := range []string{"abab", "ABAB", "cdcd", "CDCD", "171, 171", "171 171", "«"} {
+			if strings.Contains(out, secret) {
+				t.Errorf("%s shows key material %q: %s", verb, secret, out)
+			}
+		}
+	}
+	if got := fmt.Sprint(sa.CipherKey); got != "[36-byte key]" {
+		t.Errorf("key formats as %q", got)
+	}
+}

@@ -51,7 +51,7 @@ func decodePolicyMsg(b []byte) (p Policy, ok bool, err error) {
 // decodeAlgo reads a struct xfrm_algo, xfrm_algo_auth or xfrm_algo_aead:
 // name[64], key_len (bits), then (for auth and aead) one u32 parameter,
 // then the key. extra says whether the u32 parameter is present.
-func decodeAlgo(b []byte, extra bool) (name string, key []byte, param int, err error) {
+func decodeAlgo(b []byte, extra bool) (name string, key Key, param int, err error) {
 	hdr := sizeofAlgoHdr
 	if extra {
 		hdr += 4

@@ -186,6 +186,15 @@ type Encap struct {
 	OrigAddr netip.Addr
 }
 
+// Key is secret key material. It formats as its length only, whatever the
+// verb, so that logging an SA (with %v, %+v, %#v or %x) never shows a key.
+type Key []byte
+
+// Format implements fmt.Formatter.
+func (k Key) Format(f fmt.State, verb rune) {
+	fmt.Fprintf(f, "[%d-byte key]", len(k))
+}
+
 // SAStats are an SA's counters as the kernel reports them. They are read
 // only: AddState ignores them.
 type SAStats struct {
@@ -224,9 +233,9 @@ type SA struct {
 	// AEAD cipher the key includes the salt. Integrity and IntegrityKey are
 	// the integrity transform: required for AH and for non-AEAD ESP.
 	Cipher       Cipher
-	CipherKey    []byte
+	CipherKey    Key
 	Integrity    Integrity
-	IntegrityKey []byte
+	IntegrityKey Key
 
 	// ReplayWindow is the anti-replay window in packets (RFC 4303 §3.4.3);
 	// 0 disables replay protection. Without ESN it is at most 32 (the

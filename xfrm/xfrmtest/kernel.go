@@ -134,8 +134,8 @@ func (k *Kernel) installLocked(sa xfrm.SA) {
 		}
 	}
 	sa.Stats = xfrm.SAStats{AddTime: k.now().Truncate(time.Second)}
-	sa.CipherKey = append([]byte(nil), sa.CipherKey...)
-	sa.IntegrityKey = append([]byte(nil), sa.IntegrityKey...)
+	sa.CipherKey = append(xfrm.Key(nil), sa.CipherKey...)
+	sa.IntegrityKey = append(xfrm.Key(nil), sa.IntegrityKey...)
 	k.states[sa.ID()] = sa
 }
 
