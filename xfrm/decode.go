@@ -178,6 +178,18 @@ type Acquire struct {
 
 func (*Acquire) event() {}
 
+// Reqid returns the reqid of the template the kernel wants an SA for (the
+// first one of the ACQUIRE's protocol), which tells the trap that fired
+// (libreswan and strongSwan look their connection up by it); 0 if none.
+func (a *Acquire) Reqid() uint32 {
+	for _, t := range a.Templates {
+		if t.Proto == a.Proto {
+			return t.Reqid
+		}
+	}
+	return 0
+}
+
 // Expire reports that an SA reached a soft limit (rekey now) or a hard
 // limit (the kernel deleted it): XFRM_MSG_EXPIRE, struct xfrm_user_expire.
 // SA carries no keys.

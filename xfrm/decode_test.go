@@ -68,6 +68,9 @@ func TestDecodeAcquireHandBuilt(t *testing.T) {
 	if diff := cmp.Diff(sampleAcquire(), got, addrOpts); diff != "" {
 		t.Errorf("mismatch (-want +got):\n%s", diff)
 	}
+	if got.Reqid() != testReqid {
+		t.Errorf("Reqid() = 0x%x, want 0x%x", got.Reqid(), testReqid)
+	}
 	if !bytes.Equal(encodeAcquire(got)[:280], b[:280]) {
 		t.Errorf("encodeAcquire does not reproduce the hand-built fixed part")
 	}
