@@ -211,7 +211,7 @@ func (s *SA) finishAuthRequest(now time.Time, h wire.Header, ps []wire.Payload, 
 	}
 	s.established(now, idi, m, wire.FindNotify(ps, wire.NotifyInitialContact) != nil)
 	out := []wire.Payload{idr, auth}
-	cps, c, err := s.acceptChild(now, ps, s.ni, s.nr, true)
+	cps, c, err := s.acceptChild(now, g.keys, ps, s.ni, s.nr, true)
 	if err != nil {
 		s.log.Info("first Child SA refused", zap.Stringer("sa", s), zap.Error(err))
 		out = append(out, cps...)

@@ -59,6 +59,9 @@ type pendingChild struct {
 	dh        *crypto.DHKey // PFS, CREATE_CHILD_SA only
 	ni        []byte        // CREATE_CHILD_SA nonce
 	rekey     *child        // the Child SA being rekeyed, if any
+	// keys are those of the IKE SA the request goes out on: KEYMAT comes
+	// from its SK_d even if an IKE rekey completes meanwhile.
+	keys *crypto.IKEKeys
 }
 
 // offeredChildProposals are cfg's proposals without ENCR_NULL unless
@@ -89,7 +92,7 @@ func (s *SA) offerChild(create bool, rekey *child, group wire.DHGroup) (*pending
 	if err != nil {
 		return nil, nil, err
 	}
-	pc := &pendingChild{inSPI: spi, rekey: rekey, transport: s.cfg.Mode == Transport}
+	pc := &pendingChild{inSPI: spi, rekey: rekey, transport: s.cfg.Mode == Transport, keys: s.cur.keys}
 	pc.offer = &wire.SA{}
 	for i, p := range props {
 		pc.offer.Proposals = append(pc.offer.Proposals, p.wireProposal(i+1, spi, create))
@@ -180,7 +183,7 @@ func (s *SA) completeChildErr(pc *pendingChild, ps []wire.Payload, nr []byte) (*
 		}
 	}
 	transport := pc.transport && wire.FindNotify(ps, wire.NotifyUseTransportMode) != nil
-	return s.makeChild(cs, pc.inSPI, gir, ni, rn, true, tsi.Selectors, tsr.Selectors, transport)
+	return s.makeChild(pc.keys, cs, pc.inSPI, gir, ni, rn, true, tsi.Selectors, tsr.Selectors, transport)
 }
 
 // acceptChild answers a Child SA proposal from the peer (ps holds SA, TSi,
@@ -188,7 +191,7 @@ func (s *SA) completeChildErr(pc *pendingChild, ps []wire.Payload, nr []byte) (*
 // KEYMAT; ikeAuth says the proposal came in IKE_AUTH, where DH transforms
 // are ignored. It returns the payloads for the response (SA, [KEr], TSi,
 // TSr, [N]); on failure they hold the error notification.
-func (s *SA) acceptChild(now time.Time, ps []wire.Payload, ni, nr []byte, ikeAuth bool) ([]wire.Payload, *child, error) {
+func (s *SA) acceptChild(now time.Time, keys *crypto.IKEKeys, ps []wire.Payload, ni, nr []byte, ikeAuth bool) ([]wire.Payload, *child, error) {
 	refuse := func(t wire.NotifyType, err error) ([]wire.Payload, *child, error) {
 		return []wire.Payload{wire.NewNotify(t, nil)}, nil, err
 	}
@@ -252,7 +255,7 @@ func (s *SA) acceptChild(now time.Time, ps []wire.Payload, ni, nr []byte, ikeAut
 		out = append(out, &wire.KE{Group: cs.DH, Data: dh.PublicValue()})
 	}
 	transport := s.cfg.Mode == Transport && wire.FindNotify(ps, wire.NotifyUseTransportMode) != nil
-	c, err := s.makeChild(cs, spi, gir, ni, nr, false, nTSr, nTSi, transport)
+	c, err := s.makeChild(keys, cs, spi, gir, ni, nr, false, nTSr, nTSi, transport)
 	if err != nil {
 		return refuse(wire.NotifyNoProposalChosen, err)
 	}
@@ -274,11 +277,12 @@ func hasTypeOf(p wire.Proposal, t wire.TransformType) bool {
 	return false
 }
 
-// makeChild derives KEYMAT (RFC 7296 §2.17) and describes the Child SA.
+// makeChild derives KEYMAT (RFC 7296 §2.17) from the SK_d of keys (the
+// IKE SA the exchange ran on) and describes the Child SA.
 // exchInitiator says we initiated the exchange creating it; localTS and
 // remoteTS are from our point of view.
-func (s *SA) makeChild(cs childSuite, inSPI uint32, gir crypto.Key, ni, nr []byte, exchInitiator bool, localTS, remoteTS []TrafficSelector, transport bool) (*child, error) {
-	keys, err := s.childKeys(cs, gir, ni, nr)
+func (s *SA) makeChild(ikeKeys *crypto.IKEKeys, cs childSuite, inSPI uint32, gir crypto.Key, ni, nr []byte, exchInitiator bool, localTS, remoteTS []TrafficSelector, transport bool) (*child, error) {
+	keys, err := s.childKeys(ikeKeys, cs, gir, ni, nr)
 	if err != nil {
 		return nil, err
 	}
@@ -301,8 +305,7 @@ func (s *SA) makeChild(cs childSuite, inSPI uint32, gir crypto.Key, ni, nr []byt
 // childKeys computes KEYMAT for cs. ESP goes through ike/crypto; AH, which
 // that package's Suite cannot express (no ENCR transform), is derived here
 // with the same prf+ (local adapter).
-func (s *SA) childKeys(cs childSuite, gir crypto.Key, ni, nr []byte) (*crypto.ChildKeys, error) {
-	k := s.cur.keys
+func (s *SA) childKeys(k *crypto.IKEKeys, cs childSuite, gir crypto.Key, ni, nr []byte) (*crypto.ChildKeys, error) {
 	if cs.Protocol == wire.ProtocolESP {
 		suite := crypto.Suite{Encr: uint16(cs.Encr), EncrKeyBits: int(cs.KeyBits), Integ: uint16(cs.Integ)}
 		return crypto.DeriveChildKeys(k.PRF, k.D, suite, gir, ni, nr, crypto.Config{AllowNull: s.cfg.AllowNullEncryption})

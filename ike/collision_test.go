@@ -123,3 +123,76 @@ func TestSimultaneousIKERekey(t *testing.T) {
 		}
 	}
 }
+
+// TestRekeyVersusDelete: one end rekeys a Child SA while the other
+// deletes it. The delete wins; neither end keeps a Child SA.
+func TestRekeyVersusDelete(t *testing.T) {
+	icfg, rcfg := pskConfigs()
+	p := iketest.NewPair(t, icfg, rcfg, ike.DispatcherConfig{})
+	p.Handshake()
+	isa, rsa := p.Init, p.R.SA()
+	c := isa.Children()[0]
+	p.I.Do(isa, func(now time.Time) ([]ike.Action, error) { return isa.RekeyChild(now, c.InboundSPI) })
+	p.R.Do(rsa, func(now time.Time) ([]ike.Action, error) { return rsa.DeleteChild(now, c.OutboundSPI) })
+	p.Run()
+	if len(isa.Children()) != 0 || len(rsa.Children()) != 0 {
+		t.Fatalf("children left: %v / %v", isa.Children(), rsa.Children())
+	}
+	if !isa.Established() || !rsa.Established() {
+		t.Fatal("IKE SA lost")
+	}
+	p.Advance(time.Hour)
+	if len(isa.Children()) != 0 || len(rsa.Children()) != 0 || !isa.Established() {
+		t.Fatal("rekey of a deleted Child SA came back")
+	}
+}
+
+// TestChildRekeyDuringIKERekey: the initiator rekeys the IKE SA while the
+// responder rekeys a Child SA. The responder refuses the IKE rekey while
+// its own exchange is in flight, the initiator retries later, and both
+// complete.
+func TestChildRekeyDuringIKERekey(t *testing.T) {
+	icfg, rcfg := pskConfigs()
+	p := iketest.NewPair(t, icfg, rcfg, ike.DispatcherConfig{})
+	p.Handshake()
+	p.I.Events()
+	p.R.Events()
+	isa, rsa := p.Init, p.R.SA()
+	c := rsa.Children()[0]
+	p.I.Do(isa, isa.RekeyIKE)
+	p.R.Do(rsa, func(now time.Time) ([]ike.Action, error) { return rsa.RekeyChild(now, c.InboundSPI) })
+	oldI, _ := isa.SPIs()
+	p.Advance(time.Minute)
+	if a, _ := isa.SPIs(); a == oldI || len(iketest.Find[ike.IKERekeyed](p.R.Events())) != 1 {
+		t.Fatal("IKE SA not rekeyed after the retry")
+	}
+	if a, b := isa.SPIs(); func() bool { x, y := rsa.SPIs(); return a != x || b != y }() {
+		t.Fatal("ends disagree on the IKE SA")
+	}
+	if len(isa.Children()) != 1 || len(rsa.Children()) != 1 {
+		t.Fatalf("children %v / %v", isa.Children(), rsa.Children())
+	}
+	checkChildPair(t, isa.Children()[0], rsa.Children()[0])
+	if isa.Children()[0].InboundSPI == c.OutboundSPI {
+		t.Error("the old Child SA survived")
+	}
+}
+
+// TestPeerDeletesDuringRekey: the peer deletes the IKE SA while our
+// rekey is outstanding; we close cleanly.
+func TestPeerDeletesDuringRekey(t *testing.T) {
+	icfg, rcfg := pskConfigs()
+	p := iketest.NewPair(t, icfg, rcfg, ike.DispatcherConfig{})
+	p.Handshake()
+	isa, rsa := p.Init, p.R.SA()
+	p.I.Do(isa, isa.RekeyIKE)
+	p.R.Do(rsa, func(now time.Time) ([]ike.Action, error) { return rsa.Delete(now), nil })
+	p.Run()
+	p.Advance(time.Minute)
+	if !isa.IsClosed() || !rsa.IsClosed() {
+		t.Fatalf("closed: %v %v", isa.IsClosed(), rsa.IsClosed())
+	}
+	if len(p.I.D.SAs()) != 0 || len(p.R.D.SAs()) != 0 {
+		t.Fatal("SAs left in the dispatchers")
+	}
+}

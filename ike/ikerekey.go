@@ -141,10 +141,9 @@ func (s *SA) ikeRekeyResult(offer *wire.SA, spi uint64, ni []byte, dh *crypto.DH
 // sendIKEDelete deletes the retired IKE SA g with an INFORMATIONAL
 // exchange on g itself.
 func (s *SA) sendIKEDelete(now time.Time, g *ikeGen) {
-	drop := func() { s.dropGen(g) }
 	if err := s.sendRequest(now, g, wire.ExchangeInformational, []wire.Payload{&wire.Delete{Protocol: wire.ProtocolIKE}},
-		func(time.Time, []wire.Payload) error { drop(); return nil }); err == nil {
-		g.req.onTimeout = func(time.Time) { drop() }
+		func(now time.Time, _ []wire.Payload) error { s.dropGen(now, g); return nil }); err == nil {
+		g.req.onTimeout = func(now time.Time) { s.dropGen(now, g) }
 	}
 }
 
@@ -194,13 +193,20 @@ func (s *SA) retire(now time.Time, g *ikeGen) {
 	s.retired = append(s.retired, g)
 }
 
-// dropGen forgets the retired IKE SA g.
-func (s *SA) dropGen(g *ikeGen) {
+// dropGen forgets the retired IKE SA g, abandoning its outstanding
+// request.
+func (s *SA) dropGen(now time.Time, g *ikeGen) {
 	i := slices.Index(s.retired, g)
 	if i < 0 {
 		return
 	}
 	s.retired = slices.Delete(s.retired, i, i+1)
+	if r := g.req; r != nil {
+		g.req = nil
+		if r.onCancel != nil {
+			r.onCancel(now)
+		}
+	}
 	if s.disp != nil {
 		s.disp.unregister(g.localSPI())
 	}
@@ -220,7 +226,8 @@ func (s *SA) gens() []*ikeGen {
 
 // respondIKERekey answers the peer's IKE SA rekey. While our own rekey is
 // outstanding the new IKE SA is kept aside until ours completes (RFC 7296
-// §2.8.2); a second collision is refused with TEMPORARY_FAILURE.
+// §2.8.2); a second collision, or a rekey while another request of ours
+// is outstanding, is refused with TEMPORARY_FAILURE.
 func (s *SA) respondIKERekey(now time.Time, g *ikeGen, h wire.Header, ps []wire.Payload, saP *wire.SA, ni []byte) error {
 	refuse := func(n *wire.Notify, err error) error {
 		s.respond(g, h, []wire.Payload{n})
@@ -228,6 +235,12 @@ func (s *SA) respondIKERekey(now time.Time, g *ikeGen, h wire.Header, ps []wire.
 	}
 	if s.state != stateEstablished || s.collision != nil {
 		return refuse(wire.NewNotify(wire.NotifyTemporaryFailure, nil), fmt.Errorf("IKE rekey while %v: %w", s.state, ErrTemporaryFailure))
+	}
+	if g.req != nil && s.ikeRekey == nil {
+		// An exchange of ours is in flight on this IKE SA; its answer
+		// could be lost if the SA were replaced and deleted now, so let
+		// the peer retry later (RFC 7296 §2.25).
+		return refuse(wire.NewNotify(wire.NotifyTemporaryFailure, nil), fmt.Errorf("IKE rekey during %v: %w", g.req, ErrTemporaryFailure))
 	}
 	ke, _ := wire.Find(ps, wire.PayloadKE).(*wire.KE)
 	if ke == nil {

@@ -72,6 +72,7 @@ func (s *SA) deleteChildCmd(now time.Time, spi uint32) bool {
 		s.removeChild(c, nil)
 		s.close(fmt.Errorf("%w: Child SA delete unanswered", ErrTimeout))
 	}
+	s.cur.req.onCancel = func(time.Time) { s.removeChild(c, nil) }
 	return true
 }
 
@@ -132,7 +133,7 @@ func (s *SA) handleInformationalRequest(now time.Time, g *ikeGen, h wire.Header,
 		s.respond(g, h, nil)
 		switch {
 		case s.isRetired(g):
-			s.dropGen(g)
+			s.dropGen(now, g)
 		case s.collision != nil && g == s.collision.g:
 			// The peer found its rekey redundant (RFC 7296 §2.8.2)
 			// before our own exchange finished.
@@ -146,7 +147,7 @@ func (s *SA) handleInformationalRequest(now time.Time, g *ikeGen, h wire.Header,
 			adopt, old := s.collision.g, s.cur
 			s.collision, s.ikeRekey = nil, nil
 			s.switchGen(now, adopt)
-			s.dropGen(old)
+			s.dropGen(now, old)
 		default:
 			s.close(ErrPeerDeleted)
 		}

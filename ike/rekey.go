@@ -125,7 +125,17 @@ func (s *SA) rekeyChild(now time.Time, spi uint32, group wire.DHGroup) bool {
 		s.finishChildRekey(now, c, pc, rps)
 		return nil
 	})
-	return err == nil
+	if err != nil {
+		c.state = childActive
+		return false
+	}
+	s.cur.req.onCancel = func(now time.Time) {
+		if c.state == childRekeying {
+			c.state = childActive
+			c.rekeyAt = now.Add(s.retryDelay())
+		}
+	}
+	return true
 }
 
 // finishChildRekey completes our rekey of c, resolving a simultaneous
@@ -222,7 +232,7 @@ func (s *SA) handleCreateChildRequest(now time.Time, g *ikeGen, h wire.Header, p
 	if err != nil {
 		return refuse(wire.NotifyTemporaryFailure, err)
 	}
-	cps, c, err := s.acceptChild(now, ps, ni.Data, nr, false)
+	cps, c, err := s.acceptChild(now, g.keys, ps, ni.Data, nr, false)
 	if err != nil {
 		s.respond(g, h, cps)
 		return err

@@ -23,6 +23,9 @@ type request struct {
 	// onTimeout runs when the retries are exhausted; nil closes the SA
 	// with ErrTimeout.
 	onTimeout func(now time.Time)
+	// onCancel, if set, runs when the request is abandoned because its
+	// IKE SA went away (replaced and deleted) before the answer came.
+	onCancel func(now time.Time)
 }
 
 func (r *request) String() string {
@@ -100,7 +103,7 @@ func (s *SA) tick(now time.Time) {
 	}
 	for _, g := range slices.Clone(s.retired) {
 		if !now.Before(g.expires) {
-			s.dropGen(g)
+			s.dropGen(now, g)
 		}
 	}
 	if !s.Established() {
@@ -139,6 +142,17 @@ func (s *SA) retransmit(now time.Time, g *ikeGen) {
 	rt := s.cfg.Retransmit.withDefaults()
 	if r.tries >= rt.Tries {
 		g.req = nil
+		if s.isRetired(g) {
+			// A replaced IKE SA that stopped answering: give up on it
+			// alone, not on the IKE SA that replaced it.
+			if r.onCancel != nil {
+				r.onCancel(now)
+			} else if r.onTimeout != nil {
+				r.onTimeout(now)
+			}
+			s.dropGen(now, g)
+			return
+		}
 		if r.onTimeout != nil {
 			r.onTimeout(now)
 			return
