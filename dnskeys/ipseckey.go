@@ -83,8 +83,8 @@ type Key struct {
 	Algorithm    Algorithm
 	RawAlgorithm uint8
 	// PublicKey is *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey;
-	// nil when the key is refused.
-	PublicKey crypto.PublicKey
+	// nil when the key is refused. JSON output carries Raw instead.
+	PublicKey crypto.PublicKey `json:"-"`
 	// Raw is the public-key field as published.
 	Raw []byte
 	// Refused explains why the key cannot be used; empty if it can.

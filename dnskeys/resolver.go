@@ -203,8 +203,14 @@ func (r *Resolver) Lookup(ctx context.Context, name string, qtype uint16) (*Resu
 			r.fetch.forget(ev)
 		}
 		r.results.put(q, res, r.ttls.forResult(res), r.now())
-		r.log.Debug("dnskeys: lookup", zap.String("name", cn), zap.String("type", typeName(qtype)),
-			zap.Stringer("state", res.State), zap.String("reason", res.Reason))
+		fields := []zap.Field{zap.String("name", cn), zap.String("type", typeName(qtype)),
+			zap.Stringer("state", res.State), zap.String("reason", res.Reason), zap.Strings("zones", res.Zones)}
+		if res.State == Bogus {
+			// Security relevant: a signed answer failed validation.
+			r.log.Warn("dnskeys: bogus answer", fields...)
+		} else {
+			r.log.Debug("dnskeys: lookup", fields...)
+		}
 		return res, nil
 	})
 	if err != nil {
@@ -213,6 +219,29 @@ func (r *Resolver) Lookup(ctx context.Context, name string, qtype uint16) (*Resu
 			Reason: "indeterminate: lookup of " + cn + " " + typeName(qtype) + " did not finish: " + err.Error()}, nil
 	}
 	return res, nil
+}
+
+// Trace performs a lookup afresh, bypassing the result cache (responses
+// may still come from the response cache), and returns the result with the
+// evidence it was decided on: every response fetched and every fetch that
+// failed. It is for diagnostics ("oectl dns-trace"); the result is not
+// cached.
+func (r *Resolver) Trace(ctx context.Context, name string, qtype uint16) (*Result, *Evidence, error) {
+	cn, err := NormalizeName(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, has := ctx.Deadline(); !has {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.timeout)
+		defer cancel()
+	}
+	ev := Collect(ctx, r.fetch, r.anchors, cn, qtype, r.opt)
+	res := Validate(ev, r.anchors, r.now(), r.opt)
+	if res.State == Bogus {
+		r.fetch.forget(ev)
+	}
+	return res, ev, nil
 }
 
 // CacheStats reports the result cache's size and hit counts.

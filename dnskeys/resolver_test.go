@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // replayFetcher answers from recorded evidence and counts fetches.
@@ -254,5 +256,38 @@ func TestResolverCachesDenialBySOAMinimum(t *testing.T) {
 	r.Lookup(context.Background(), ev.QName, dns.TypeIPSECKEY)
 	if f.fetches.Load() == n {
 		t.Error("denial cached past its lifetime")
+	}
+}
+
+func TestResolverTraceAndLogging(t *testing.T) {
+	ev, a, now := fixture(t, "secure_v4.bin")
+	core, logs := observer.New(zap.DebugLevel)
+	f := &replayFetcher{ev: ev, tamper: func(m *dns.Msg) {
+		if m.Question[0].Qtype == dns.TypeIPSECKEY {
+			m.Answer = m.Answer[:len(m.Answer)-1] // drop one record: the RRSIG no longer matches
+		}
+	}}
+	r, err := New(Config{Anchors: a, Fetcher: f, Now: func() time.Time { return now }, Logger: zap.New(core), DisableLegacyKEY: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, trace, err := r.Trace(context.Background(), ev.QName, dns.TypeIPSECKEY)
+	if err != nil || res.State != Bogus || trace.Response(ev.QName, dns.TypeIPSECKEY) == nil || len(trace.Responses) < 5 {
+		t.Fatalf("trace: %v, %d responses, %v", res, len(trace.Responses), err)
+	}
+	if n, _, _ := r.CacheStats(); n != 0 {
+		t.Error("Trace cached its result")
+	}
+	r.Lookup(context.Background(), ev.QName, dns.TypeIPSECKEY)
+	warn := logs.FilterMessage("dnskeys: bogus answer").All()
+	if len(warn) != 1 || warn[0].Level != zap.WarnLevel || warn[0].ContextMap()["name"] != ev.QName {
+		t.Fatalf("want one bogus warning, got %v", logs.All())
+	}
+	for _, e := range logs.All() {
+		for _, fld := range e.Context {
+			if strings.Contains(fld.String, "AwEAA") || strings.Contains(fld.String, "PRIVATE") {
+				t.Errorf("key material in log field %s", fld.Key)
+			}
+		}
 	}
 }
