@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -219,12 +218,22 @@ func (r FlowReport) String() string {
 func (s *UDPSink) Report(f *Flow) FlowReport {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := FlowReport{Sent: len(f.Sent), Duplicates: s.dups}
+	return flowReport(f.Sent, s.arrived, s.order, s.dups)
+}
+
+// flowReport compares send times (by sequence number) with first arrival
+// times and the order of first arrivals.
+func flowReport(sent []time.Time, arrived map[uint32]time.Time, order []uint32, dups int) FlowReport {
+	r := FlowReport{Sent: len(sent), Duplicates: dups}
 	var first time.Time
 	max := int64(-1)
-	for _, seq := range s.order {
-		if int(seq) >= len(f.Sent) {
+	lowest := uint32(0)
+	for _, seq := range order {
+		if int(seq) >= len(sent) {
 			continue
+		}
+		if r.Delivered == 0 || seq < lowest {
+			lowest = seq
 		}
 		r.Delivered++
 		if int64(seq) < max {
@@ -232,21 +241,16 @@ func (s *UDPSink) Report(f *Flow) FlowReport {
 		} else {
 			max = int64(seq)
 		}
-		if at := s.arrived[seq]; first.IsZero() || at.Before(first) {
+		if at := arrived[seq]; first.IsZero() || at.Before(first) {
 			first = at
 		}
 	}
-	if r.Delivered > 0 && len(f.Sent) > 0 {
-		r.FirstDelivery = first.Sub(f.Sent[0])
-		seqs := make([]uint32, 0, len(s.arrived))
-		for seq := range s.arrived {
-			seqs = append(seqs, seq)
-		}
-		sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
-		r.FirstSeq = seqs[0]
+	if r.Delivered > 0 {
+		r.FirstDelivery = first.Sub(sent[0])
+		r.FirstSeq = lowest
 	}
-	for i := range f.Sent {
-		if _, ok := s.arrived[uint32(i)]; !ok {
+	for i := range sent {
+		if _, ok := arrived[uint32(i)]; !ok {
 			r.Lost = append(r.Lost, uint32(i))
 		}
 	}
