@@ -115,6 +115,7 @@ func TestNetnsNSDTreeBogus(t *testing.T) {
 	}}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			noLeaks(t)
 			var px *dnskeystest.Proxy
 			_, r := served(t, tc.mutate, func(c *dnskeys.Config, tr *dnskeystest.Tree) {
 				if tc.proxy != nil {
@@ -154,6 +155,7 @@ func TestNetnsNSDTreeBogus(t *testing.T) {
 // over TCP and still validate it.
 func TestNetnsNSDTruncatedSwitchesToTCP(t *testing.T) {
 	testenv.RequireNetns(t)
+	noLeaks(t)
 	var px *dnskeystest.Proxy
 	_, r := served(t, nil, func(c *dnskeys.Config, tr *dnskeystest.Tree) {
 		px = dnskeystest.NewProxy(t, tr.Servers[v4Zone], nil)
@@ -175,6 +177,7 @@ func TestNetnsNSDTruncatedSwitchesToTCP(t *testing.T) {
 // answers: the lookup must come back Indeterminate within its deadline.
 func TestNetnsNSDUnresponsiveIsIndeterminate(t *testing.T) {
 	testenv.RequireNetns(t)
+	noLeaks(t)
 	_, r := served(t, nil, func(c *dnskeys.Config, tr *dnskeystest.Tree) {
 		c.Stub[v4Zone] = []string{dnskeystest.NewSilentServer(t)}
 		c.Timeout = 200 * time.Millisecond

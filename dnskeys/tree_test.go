@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -174,8 +175,25 @@ func wantZones(t *testing.T, got []string, want ...string) {
 	}
 }
 
+// noLeaks fails the test if goroutines it started outlive it (after its
+// cleanups, which stop the servers and proxies).
+func noLeaks(t *testing.T) {
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(3 * time.Second)
+		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if n := runtime.NumGoroutine(); n > before {
+			buf := make([]byte, 1<<16)
+			t.Errorf("%d goroutines leaked:\n%s", n-before, buf[:runtime.Stack(buf, true)])
+		}
+	})
+}
+
 func TestNetnsNSDTreeSecure(t *testing.T) {
 	testenv.RequireNetns(t)
+	noLeaks(t)
 	_, r := served(t, nil, nil)
 	k := keys(t)
 
