@@ -1,6 +1,7 @@
 package xfrm
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -133,3 +134,17 @@ func trapPolicy() Policy {
 }
 
 var bg = context.Background()
+
+// rawDump returns the raw payloads of a dump through k's socket, for seeds.
+func rawDump(t *testing.T, k *Netlink, reqType, resType int) [][]byte {
+	t.Helper()
+	var out [][]byte
+	err := k.dump(bg, reqType, resType, func(b []byte) error {
+		out = append(out, bytes.Clone(b))
+		return nil
+	}, func() { out = out[:0] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

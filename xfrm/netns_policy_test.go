@@ -2,6 +2,7 @@ package xfrm
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/vishvananda/netlink/nl"
 
 	"github.com/oe-agent/oe-agent/internal/testenv"
 )
@@ -83,6 +85,9 @@ func TestNetnsPolicyCRUD(t *testing.T) {
 		t.Errorf("Policies() mismatch (-want +got):\n%s", diff)
 	}
 	t.Logf("policies read back:\n%s", FormatPolicies(got))
+	for i, b := range rawDump(t, k, nl.XFRM_MSG_GETPOLICY, nl.XFRM_MSG_NEWPOLICY) {
+		saveSeed(t, "FuzzDecodePolicyMsg", fmt.Sprintf("kernel-%d", i), b)
+	}
 	for _, p := range got {
 		if p.Index == 0 {
 			t.Errorf("policy %s read back without index", p)

@@ -322,6 +322,9 @@ func TestVMCleanupLeavesForeignState(t *testing.T) {
 			}
 		}
 	}
+	for i, b := range rawDump(t, k, nl.XFRM_MSG_GETSA, nl.XFRM_MSG_NEWSA) {
+		saveGuestSeed(t, "FuzzDecodeStateMsg", fmt.Sprintf("kernel-%d", i), b)
+	}
 	ctx, cancel := context.WithTimeout(bg, 30*time.Second)
 	defer cancel()
 	if err := k.Cleanup(ctx); err != nil {
