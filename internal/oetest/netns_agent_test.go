@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oe-agent/oe-agent/agent/api"
 	"github.com/oe-agent/oe-agent/internal/testenv"
 )
 
@@ -52,6 +53,22 @@ func TestNetnsAgentLookup(t *testing.T) {
 		if lk.State != "bogus" {
 			t.Errorf("lookup %s (bogus): state %q, want bogus: %s", addr, lk.State, jsonOf(lk))
 		}
+	}
+
+	// The record the rig publishes for west is what west's agent says to
+	// publish, and oectl status --json is the control API's status.
+	for _, addr := range w.West.Addrs() {
+		out, errOut, err := a.Oectl("showhostkey", "--ipseckey", addr.String())
+		if want := w.West.Key.IPSECKEY(t, addr, 3600); err != nil || strings.TrimSpace(out) != want {
+			t.Errorf("oectl showhostkey --ipseckey %s: %v %q %s\nwant %q", addr, err, out, errOut, want)
+		}
+	}
+	out, errOut, err := a.Oectl("status", "--json")
+	var st api.Status
+	if err != nil || json.Unmarshal([]byte(out), &st) != nil {
+		t.Errorf("oectl status --json: %v\n%s\n%s", err, out, errOut)
+	} else if st.Config != a.ConfigPath || st.Version == "" || st.Started.IsZero() {
+		t.Errorf("oectl status --json: config %q version %q started %s, want %s, a version and a start time", st.Config, st.Version, st.Started, a.ConfigPath)
 	}
 
 	// The traps: the test link's prefixes trapped for private-or-clear,
