@@ -21,11 +21,19 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("conn a\n\talso=b\nconn b\n\talso=a\n"))
 	f.Add([]byte("conn r\n\tleft=%defaultroute\n\tright=192.0.2.9\n\trightrsasigkey=pub.pem\n\tauthby=eddsa\n\tauto=route\n"))
 	pub := testKey(f, "ed25519-public.pem")
+	// The golden tree supplies the includes and key files the seeds name,
+	// so mutations of a complete configuration still parse.
+	tree := loadTree(f, "testdata/full")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fsys := fstest.MapFS{
 			"etc/oe-agent/oe-agent.conf": {Data: data, Mode: 0o600},
 			"etc/oe-agent/inc.conf":      {Data: []byte("conn inc\n\tesp=aes256gcm16\n"), Mode: 0o600},
 			"etc/oe-agent/pub.pem":       {Data: pub, Mode: 0o644},
+		}
+		for name, file := range tree {
+			if _, ok := fsys[name]; !ok {
+				fsys[name] = file
+			}
 		}
 		cfg, err := Parse(fsys, confPath)
 		if err != nil {
