@@ -174,7 +174,8 @@ var unsupportedKeys = map[string]string{
 // resolved is one effective setting of a conn, with the section it came
 // from (for error messages).
 type resolved struct {
-	Entry
+	Entry          // Key is the canonical name
+	written string // the key as the file spells it (an alias, maybe)
 	section string
 }
 
@@ -191,7 +192,7 @@ func (b *builder) resolve(sec *Section) []resolved {
 				continue
 			}
 			if _, set := out[k]; !set {
-				out[k] = resolved{Entry: Entry{Key: k, Value: e.Value, Pos: e.Pos}, section: s.Title()}
+				out[k] = resolved{Entry: Entry{Key: k, Value: e.Value, Pos: e.Pos}, written: e.Key, section: s.Title()}
 			}
 		}
 		for _, e := range s.Entries {

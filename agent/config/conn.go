@@ -268,7 +268,7 @@ func (b *builder) buildConn(sec *Section) *Conn {
 		}
 		if err != nil {
 			bad = true
-			b.errs.add(&Error{Pos: r.Pos, Section: r.section, Key: r.Key, Msg: r.Key + ": " + err.Error()})
+			b.errs.add(&Error{Pos: r.Pos, Section: r.section, Key: r.Key, Msg: r.written + ": " + err.Error()})
 		}
 	}
 	if bad || b.errs.Len() > before {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/rsa"
 	"fmt"
 	"strconv"
 	"strings"
@@ -69,6 +70,11 @@ func fmtEnd(kv func(k, v string), side string, e *End) {
 	kv(side+"subnet", fmtSubnets(e.Subnets))
 	kv(side+"id", e.ID.String())
 	kv(side+"auth", e.Auth.String())
-	kv(side+"rsasigkey", fmtPubKey(e.PubKey))
+	// libreswan's name for RSA keys, its generic name for the others.
+	if _, isRSA := e.PubKey.Key.(*rsa.PublicKey); isRSA || e.PubKey.Key == nil {
+		kv(side+"rsasigkey", fmtPubKey(e.PubKey))
+	} else {
+		kv(side+"pubkey", fmtPubKey(e.PubKey))
+	}
 	kv(side+"protoport", e.ProtoPort.String())
 }

@@ -131,6 +131,8 @@ func TestParseErrors(t *testing.T) {
 			[]string{`6: conn c: leftid: invalid id "C=CH, O=Example": distinguished-name identities are not supported`}},
 		{"bad inline key", okConn + "\trightrsasigkey=0sAAAA\n",
 			[]string{`6: conn c: rightrsasigkey: inline key is not an RSA key in RFC 3110 format, an Ed25519 or ECDSA key, or a DER public key`}},
+		{"errors name the key as written", okConn + "\tkeylife=forever\n",
+			[]string{`6: conn c: keylife: invalid duration "forever" (expected e.g. 3600, 60s, 15m, 8h, 1h30m)`}},
 		{"missing key file", okConn + "\trightrsasigkey=keys/east.pem\n",
 			[]string{`6: conn c: rightrsasigkey: cannot read public key file /etc/oe-agent/keys/east.pem: file does not exist`}},
 
