@@ -30,7 +30,7 @@ func (n *Netlink) AllocSPI(ctx context.Context, req SPIRequest) (uint32, error) 
 }
 
 func (n *Netlink) allocSPI(ctx context.Context, req SPIRequest) (uint32, error) {
-	if err := ctx.Err(); err != nil {
+	if err := n.ready(ctx); err != nil {
 		return 0, err
 	}
 	if err := req.Validate(); err != nil {

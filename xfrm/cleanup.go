@@ -20,6 +20,9 @@ import (
 //
 // It is what `oe-agentd --cleanup` runs after a crash (ExecStopPost).
 func (n *Netlink) Cleanup(ctx context.Context) error {
+	if err := n.ready(ctx); err != nil {
+		return newOpError("cleanup", "", err)
+	}
 	var errs []error
 	pols, err := n.allPolicies(ctx)
 	if err != nil {

@@ -29,7 +29,7 @@ const (
 // goroutine owns the socket; it blocks while the channel is full, and the
 // kernel then drops events (reported as a *Lost).
 func (n *Netlink) Subscribe(ctx context.Context) (<-chan Event, error) {
-	if err := ctx.Err(); err != nil {
+	if err := n.ready(ctx); err != nil {
 		return nil, newOpError("subscribe", "acquire expire", err)
 	}
 	s, err := nl.SubscribeAt(n.ns, netns.None(), unix.NETLINK_XFRM, nl.XFRMNLGRP_ACQUIRE, nl.XFRMNLGRP_EXPIRE)

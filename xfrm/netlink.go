@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -25,10 +26,11 @@ const socketTimeout = 10 * time.Second
 // Operations do not block on ctx once sent: each finishes or fails within
 // socketTimeout. A Netlink is safe for concurrent use.
 type Netlink struct {
-	log *zap.Logger
-	ns  netns.NsHandle // owned duplicate, or netns.None() for the caller's namespace
-	h   *netlink.Handle
-	sh  *nl.SocketHandle // dumps and ALLOCSPI
+	closed atomic.Bool
+	log    *zap.Logger
+	ns     netns.NsHandle // owned duplicate, or netns.None() for the caller's namespace
+	h      *netlink.Handle
+	sh     *nl.SocketHandle // dumps and ALLOCSPI
 }
 
 var _ Kernel = (*Netlink)(nil)
@@ -79,9 +81,27 @@ func open(ns netns.NsHandle, log *zap.Logger) (*Netlink, error) {
 	return &Netlink{log: log.Named("xfrm"), ns: ns, h: h, sh: &nl.SocketHandle{Socket: s}}, nil
 }
 
+// ErrClosed is the cause of an OpError for an operation on a closed Netlink.
+var ErrClosed = errors.New("use of a closed xfrm.Netlink")
+
+// ready reports why an operation may not start: ctx is done, or n is
+// closed. (After Close, netlink's Handle would silently fall back to
+// sockets in the calling thread's namespace.)
+func (n *Netlink) ready(ctx context.Context) error {
+	if n.closed.Load() {
+		return ErrClosed
+	}
+	return ctx.Err()
+}
+
 // Close releases the netlink sockets. Kernel objects stay installed: use
-// Cleanup to remove them. Subscriptions end with their contexts.
+// Cleanup to remove them. Subscriptions end with their contexts. Close
+// must not run concurrently with other operations; afterwards they fail
+// with ErrClosed.
 func (n *Netlink) Close() error {
+	if n.closed.Swap(true) {
+		return nil
+	}
 	n.h.Close()
 	n.sh.Close()
 	if n.ns.IsOpen() {
@@ -110,7 +130,7 @@ func (n *Netlink) UpdateState(ctx context.Context, sa SA) error {
 }
 
 func (n *Netlink) writeState(ctx context.Context, sa SA, update bool) error {
-	if err := ctx.Err(); err != nil {
+	if err := n.ready(ctx); err != nil {
 		return err
 	}
 	if err := sa.Validate(); err != nil {
@@ -149,7 +169,7 @@ func (n *Netlink) DeleteState(ctx context.Context, id SAID) error {
 }
 
 func (n *Netlink) deleteState(ctx context.Context, id SAID) error {
-	if err := ctx.Err(); err != nil {
+	if err := n.ready(ctx); err != nil {
 		return err
 	}
 	if id.SPI == 0 {
@@ -198,6 +218,9 @@ const maxDumpAttempts = 5
 // f, and retries it from scratch (after reset) when the kernel reports it
 // interrupted.
 func (n *Netlink) dump(ctx context.Context, reqType, resType int, f func([]byte) error, reset func()) error {
+	if err := n.ready(ctx); err != nil {
+		return err
+	}
 	return retryDump(ctx, n.log, func() error {
 		reset()
 		var ferr error

@@ -27,7 +27,7 @@ func (n *Netlink) UpdatePolicy(ctx context.Context, p Policy) error {
 }
 
 func (n *Netlink) writePolicy(ctx context.Context, p Policy, update bool) error {
-	if err := ctx.Err(); err != nil {
+	if err := n.ready(ctx); err != nil {
 		return err
 	}
 	if err := p.Validate(); err != nil {
@@ -67,7 +67,7 @@ func (n *Netlink) DeletePolicy(ctx context.Context, p Policy) error {
 }
 
 func (n *Netlink) deletePolicy(ctx context.Context, p Policy) error {
-	if err := ctx.Err(); err != nil {
+	if err := n.ready(ctx); err != nil {
 		return err
 	}
 	if err := p.Selector.validate(); err != nil {

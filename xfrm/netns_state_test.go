@@ -199,3 +199,29 @@ func TestNetnsCleanupOwnedOnly(t *testing.T) {
 		t.Errorf("second Cleanup: %v", err)
 	}
 }
+
+// TestNetnsClosed: after Close every operation fails with ErrClosed rather
+// than reaching another namespace.
+func TestNetnsClosed(t *testing.T) {
+	testenv.RequireNetns(t)
+	ns := testenv.NewNetns(t)
+	k, err := OpenAt(ns.Handle, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, errList := k.Policies(bg)
+	_, errSPI := k.AllocSPI(bg, SPIRequest{Src: east4, Dst: west4, Proto: ProtoESP, Reqid: testReqid})
+	_, errSub := k.Subscribe(bg)
+	for _, err := range []error{errList, errSPI, errSub, k.AddPolicy(bg, trapPolicy()), k.Cleanup(bg),
+		k.DeleteState(bg, SAID{Dst: west4, Proto: ProtoESP, SPI: 0x1000})} {
+		if !errors.Is(err, ErrClosed) {
+			t.Errorf("after Close: %v, want ErrClosed", err)
+		}
+	}
+	if err := k.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
