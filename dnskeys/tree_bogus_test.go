@@ -31,6 +31,29 @@ func isSigOver(fields []string, owner, rrtype string) bool {
 	return len(fields) > 5 && strings.EqualFold(fields[0], owner) && fields[3] == "RRSIG" && fields[4] == rrtype
 }
 
+// corruptSig flips one character of the RRSIG over peer1's IPSECKEY.
+func corruptSig(z *treeZones) {
+	z.V4.MutateSigned = func(t testing.TB, _ *dnskeystest.Zone, signed string) string {
+		n := 0
+		s := editLines(signed, func(f []string, line string) (string, bool) {
+			if !isSigOver(f, peer1, "IPSECKEY") {
+				return line, true
+			}
+			n++
+			sig := f[len(f)-1]
+			flip := "A"
+			if sig[0] == 'A' {
+				flip = "B"
+			}
+			return strings.Join(f[:len(f)-1], " ") + " " + flip + sig[1:], true
+		})
+		if n == 0 {
+			t.Fatal("no RRSIG over the IPSECKEY to corrupt")
+		}
+		return s
+	}
+}
+
 func TestNetnsNSDTreeBogus(t *testing.T) {
 	testenv.RequireNetns(t)
 	k := keys(t)
@@ -41,28 +64,8 @@ func TestNetnsNSDTreeBogus(t *testing.T) {
 		proxy      func(*dns.Msg)
 		wantReason []string
 	}{{
-		name: "corrupted signature",
-		mutate: func(z *treeZones) {
-			z.V4.MutateSigned = func(t testing.TB, _ *dnskeystest.Zone, signed string) string {
-				n := 0
-				s := editLines(signed, func(f []string, line string) (string, bool) {
-					if !isSigOver(f, peer1, "IPSECKEY") {
-						return line, true
-					}
-					n++
-					sig := f[len(f)-1]
-					flip := "A"
-					if sig[0] == 'A' {
-						flip = "B"
-					}
-					return strings.Join(f[:len(f)-1], " ") + " " + flip + sig[1:], true
-				})
-				if n == 0 {
-					t.Fatal("no RRSIG over the IPSECKEY to corrupt")
-				}
-				return s
-			}
-		},
+		name:       "corrupted signature",
+		mutate:     corruptSig,
 		wantReason: []string{"bogus: RRSIG over " + peer1 + " IPSECKEY by key", "does not verify", "(zone " + v4Zone + ")"},
 	}, {
 		name: "expired signature",

@@ -2,7 +2,8 @@
 // fake KeyFinder for higher layers' unit tests, and, for end-to-end DNSSEC
 // tests, a zone tree signed at test time with BIND's dnssec-keygen and
 // dnssec-signzone (Debian bind9-utils) and served by NSD instances on
-// loopback, plus a UDP/TCP proxy that can rewrite or swallow answers.
+// loopback, a recursive unbound reaching that tree through stub zones, and a
+// UDP/TCP proxy that can rewrite or swallow answers.
 package dnskeystest
 
 import (
