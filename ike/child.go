@@ -132,6 +132,9 @@ func (s *SA) offerChild(create bool, rekey *child, group wire.DHGroup) (*pending
 // nil after emitting ChildFailed.
 func (s *SA) completeChild(now time.Time, pc *pendingChild, ps []wire.Payload, nr []byte) *child {
 	c, err := s.completeChildErr(pc, ps, nr)
+	if err == nil && slices.Contains(s.peerDeleted, c.sa.OutboundSPI) {
+		err = fmt.Errorf("%w: the peer deleted Child SA %#08x before its creation completed here", ErrNoChild, c.sa.OutboundSPI)
+	}
 	if err != nil {
 		s.log.Info("Child SA not created", zap.Stringer("sa", s), zap.Error(err))
 		s.emit(ChildFailed{Err: err})
@@ -404,7 +407,7 @@ func (s *SA) removeChild(c *child, err error) {
 // tickChildren rekeys Child SAs at their soft lifetime and deletes those
 // that reach the hard one without being replaced.
 func (s *SA) tickChildren(now time.Time) {
-	for _, c := range s.children {
+	for _, c := range s.sortedChildren() {
 		if !c.expireAt.IsZero() && !now.Before(c.expireAt) {
 			c.expireAt = time.Time{}
 			c.rekeyAt = time.Time{}

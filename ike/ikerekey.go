@@ -13,8 +13,16 @@ import (
 )
 
 // retiredLinger bounds how long a replaced or redundant IKE SA waits for
-// its Delete exchange.
-const retiredLinger = 60 * time.Second
+// its Delete exchange: at least a minute, and long enough for the peer to
+// retransmit a request whose answer (say, the rekey response) was lost.
+func (s *SA) retiredLinger() time.Duration {
+	rt := s.cfg.Retransmit.withDefaults()
+	var span time.Duration
+	for n := 1; n <= rt.Tries; n++ {
+		span += rt.wait(n)
+	}
+	return max(time.Minute, span+10*time.Second)
+}
 
 // ikeRekeyState is our outstanding IKE SA rekey.
 type ikeRekeyState struct {
@@ -189,7 +197,7 @@ func (s *SA) switchGen(now time.Time, ng *ikeGen) {
 
 // retire keeps g for its Delete exchange, at most retiredLinger.
 func (s *SA) retire(now time.Time, g *ikeGen) {
-	g.expires = now.Add(retiredLinger)
+	g.expires = now.Add(s.retiredLinger())
 	s.retired = append(s.retired, g)
 }
 

@@ -106,6 +106,9 @@ func (s *SA) handleInformationalRequest(now time.Time, g *ikeGen, h wire.Header,
 			for _, b := range p.SPIs {
 				c := s.childByOutbound(p.Protocol, binary.BigEndian.Uint32(b))
 				if c == nil {
+					// Perhaps a Child SA whose creation we have not seen
+					// answered yet: remember, so it is not installed.
+					s.notePeerDeleted(binary.BigEndian.Uint32(b))
 					continue
 				}
 				// If we are deleting it too, the response must not list it
@@ -158,4 +161,17 @@ func (s *SA) handleInformationalRequest(now time.Time, g *ikeGen, h wire.Header,
 	}
 	s.respond(g, h, out)
 	return nil
+}
+
+// maxPeerDeleted bounds the memory of unknown SPIs the peer deleted.
+const maxPeerDeleted = 16
+
+// notePeerDeleted remembers that the peer deleted its inbound SPI spi
+// before we knew it: the response creating that Child SA may still be on
+// its way (retransmitted), and must then not install it.
+func (s *SA) notePeerDeleted(spi uint32) {
+	if len(s.peerDeleted) >= maxPeerDeleted {
+		s.peerDeleted = s.peerDeleted[1:]
+	}
+	s.peerDeleted = append(s.peerDeleted, spi)
 }

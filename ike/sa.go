@@ -1,6 +1,7 @@
 package ike
 
 import (
+	"cmp"
 	stdcrypto "crypto"
 	"crypto/rand"
 	"encoding/binary"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/oe-agent/oe-agent/ike/crypto"
@@ -84,7 +86,10 @@ type SA struct {
 	held *heldAuth
 
 	children map[uint32]*child // by inbound SPI
-	queue    []command         // requests waiting for the window
+	// peerDeleted lists peer SPIs deleted before their Child SA completed
+	// here.
+	peerDeleted []uint32
+	queue       []command // requests waiting for the window
 
 	lastRecv      time.Time
 	establishedAt time.Time
@@ -181,12 +186,23 @@ func (s *SA) Local() netip.AddrPort { return s.local }
 // PeerID returns the authenticated peer identity (zero before IKE_AUTH).
 func (s *SA) PeerID() Identity { return s.peerID }
 
-// Children returns the installed Child SAs.
+// Children returns the installed Child SAs, ordered by inbound SPI.
 func (s *SA) Children() []ChildSA {
 	out := make([]ChildSA, 0, len(s.children))
-	for _, c := range s.children {
+	for _, c := range s.sortedChildren() {
 		out = append(out, c.sa)
 	}
+	return out
+}
+
+// sortedChildren returns the Child SAs ordered by inbound SPI, so that
+// timers fire and commands queue in a reproducible order.
+func (s *SA) sortedChildren() []*child {
+	out := make([]*child, 0, len(s.children))
+	for _, c := range s.children {
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b *child) int { return cmp.Compare(a.sa.InboundSPI, b.sa.InboundSPI) })
 	return out
 }
 
