@@ -93,7 +93,7 @@ func LoadBundle(fsys fs.FS, path string) (*Bundle, error) {
 	case err == nil:
 		b.HostKey = hk
 	case errors.Is(err, fs.ErrNotExist):
-		b.Warnings = append(b.Warnings, &Error{Pos: Pos{File: s.HostKey}, Msg: "no host key: OE and conns can authenticate only with NULL or PSK (generate one with oectl hostkey)"})
+		b.Warnings = append(b.Warnings, &Error{Pos: Pos{File: s.HostKey}, Msg: "no host key: OE and conns can authenticate only with NULL or PSK (create one with oectl keygen)"})
 	default:
 		errs.add(&Error{Pos: Pos{File: s.HostKey}, Msg: trimPrefix(err), Err: err})
 	}
@@ -144,7 +144,7 @@ func LoadBundle(fsys fs.FS, path string) (*Bundle, error) {
 	if b.Secrets != nil {
 		crossCheckSecrets(b, errs)
 	}
-	if s.OE && !s.OEAuthNull && b.HostKey == nil && errs.Len() == 0 {
+	if s.OE && !s.OEAuthNull && b.HostKey == nil && usesOE(b.Policies) && errs.Len() == 0 {
 		errs.add(&Error{Pos: setupPos(cfg), Section: "config setup", Key: "oe-authnull",
 			Msg: "oe-authnull=no but there is no host key (" + s.HostKey + "): opportunistic encryption could never authenticate this host"})
 	}
@@ -244,4 +244,18 @@ func trimPrefix(err error) string {
 		return s[len(p):]
 	}
 	return s
+}
+
+// usesOE reports whether a policy group that negotiates or accepts OE has
+// any prefix: only then does OE need this host to authenticate.
+func usesOE(p *Policies) bool {
+	if p == nil {
+		return false
+	}
+	for _, g := range []Group{GroupClearOrPrivate, GroupPrivateOrClear, GroupPrivate} {
+		if len(p.Groups[g]) > 0 {
+			return true
+		}
+	}
+	return false
 }

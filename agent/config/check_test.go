@@ -151,6 +151,7 @@ func TestCheck(t *testing.T) {
 	write("oe.secrets", "192.0.2.1 198.51.100.1 : PSK \"a long enough secret\"\n", 0o600)
 	write("policies/private-or-clear", "0.0.0.0/0\n", 0o644)
 	write("oe.conf", `config setup
+	oe-authnull=yes
 	secrets=oe.secrets
 	hostkey=hostkey.pem
 	oe-policy-dir=policies

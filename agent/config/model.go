@@ -12,7 +12,7 @@ const (
 	DefaultSecretsPath = "/etc/oe-agent/oe-agent.secrets"
 	DefaultHostKeyPath = "/etc/oe-agent/hostkey.pem"
 	DefaultPolicyDir   = "/etc/oe-agent/policies"
-	DefaultCtlSocket   = "/run/oe-agent/oe-agent.ctl"
+	DefaultCtlSocket   = "/run/oe-agent/oe-agentd.sock"
 	DefaultRootKey     = "/usr/share/dns/root.key"
 )
 

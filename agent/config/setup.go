@@ -57,7 +57,8 @@ type Setup struct {
 	// the policy group files are not read and only conns are loaded.
 	OE bool
 	// OEAuthNull allows RFC 7619 NULL authentication for OE peers that have
-	// no IPSECKEY in DNS (oe-authnull=, default yes).
+	// no IPSECKEY in DNS (oe-authnull=, default no: anonymous OE protects
+	// against passive attackers only, so it is opt-in).
 	OEAuthNull bool
 	// OEShuntLifetime is how long a failure shunt (pass or drop after a
 	// failed OE attempt) stays before OE is tried again with that peer
@@ -90,7 +91,7 @@ type Setup struct {
 func DefaultSetup() Setup {
 	return Setup{
 		OE:                 true,
-		OEAuthNull:         true,
+		OEAuthNull:         false,
 		OEShuntLifetime:    15 * time.Minute,
 		OENegotiationShunt: ShuntHold,
 		OEPolicyDir:        DefaultPolicyDir,
