@@ -66,6 +66,9 @@ func TestChaos(t *testing.T) {
 			for _, c := range []*ike.Config{icfg, rcfg} {
 				c.Retransmit = ike.Retransmit{Initial: time.Second, Factor: 2, Tries: 8}
 				c.DPDInterval = 40 * time.Second
+				// Short lifetimes so that timer-driven rekeys collide with
+				// the commands (and each other).
+				c.ChildLifetime, c.RekeyMargin, c.IKELifetime = 25*time.Second, time.Minute, 50*time.Second
 			}
 			p := iketest.NewPair(t, icfg, rcfg, ike.DispatcherConfig{})
 			p.Verbose = testing.Verbose() && chaosVerbose
