@@ -29,6 +29,9 @@ type Options struct {
 	Socket string
 	// Log receives everything the agent logs; key material never.
 	Log *zap.Logger
+	// Level, if set, is Log's level; the agent sets it from loglevel= at
+	// start and on reload.
+	Level *zap.AtomicLevel
 	// Kernel is the XFRM interface; nil opens the calling namespace's.
 	Kernel xfrm.Kernel
 	// Notify sends sd_notify(3) states; nil uses $NOTIFY_SOCKET.
@@ -113,6 +116,7 @@ func New(opts Options) (*Agent, error) {
 		peerChildren: map[netip.Addr][]childInfo{},
 		peerAuth:     map[netip.Addr]ike.AuthMethod{},
 	}
+	a.setLogLevel(b.Config.Setup.LogLevel)
 	if a.dns, err = newResolver(b, a); err != nil {
 		return nil, err
 	}
@@ -120,6 +124,23 @@ func New(opts Options) (*Agent, error) {
 		a.log.Warn("configuration", zap.String("warning", w.Error()))
 	}
 	return a, nil
+}
+
+// setLogLevel applies loglevel=.
+func (a *Agent) setLogLevel(l config.LogLevel) {
+	if a.opts.Level == nil {
+		return
+	}
+	switch l {
+	case config.LogDebug:
+		a.opts.Level.SetLevel(zap.DebugLevel)
+	case config.LogWarn:
+		a.opts.Level.SetLevel(zap.WarnLevel)
+	case config.LogError:
+		a.opts.Level.SetLevel(zap.ErrorLevel)
+	default:
+		a.opts.Level.SetLevel(zap.InfoLevel)
+	}
 }
 
 // socketPath is where the control API listens.

@@ -66,6 +66,7 @@ func (a *Agent) doReload(ctx context.Context) (*api.ReloadResult, error) {
 		return nil, fmt.Errorf("agent: reload: %w", err)
 	}
 	a.bundle = b
+	a.setLogLevel(b.Config.Setup.LogLevel)
 	// Connections that went away or changed lose their IKE SA (and with it
 	// their Child SAs, on both sides).
 	for _, name := range append(append([]string(nil), res.Removed...), res.Changed...) {

@@ -13,7 +13,7 @@ import (
 // timestamps when stderr goes to journald (JOURNAL_STREAM is set), which
 // adds its own; JSON always has them. The level is raised or lowered later
 // by the agent from loglevel= through the returned logger's AtomicLevel.
-func newLogger(format string, w io.Writer) (*zap.Logger, error) {
+func newLogger(format string, w io.Writer) (*zap.Logger, zap.AtomicLevel, error) {
 	level := zap.NewAtomicLevelAt(zap.InfoLevel)
 	encCfg := zap.NewProductionEncoderConfig()
 	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
@@ -29,8 +29,8 @@ func newLogger(format string, w io.Writer) (*zap.Logger, error) {
 	case "json":
 		enc = zapcore.NewJSONEncoder(encCfg)
 	default:
-		return nil, fmt.Errorf("unknown log format %q (want console or json)", format)
+		return nil, level, fmt.Errorf("unknown log format %q (want console or json)", format)
 	}
 	core := zapcore.NewCore(enc, zapcore.AddSync(w), level)
-	return zap.New(core, zap.Fields()), nil
+	return zap.New(core), level, nil
 }

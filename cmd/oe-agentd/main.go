@@ -51,7 +51,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case *check:
 		return runCheck(*cfgPath, stdout, stderr)
 	}
-	log, err := newLogger(*logFormat, stderr)
+	log, level, err := newLogger(*logFormat, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "oe-agentd: %v\n", err)
 		return 2
@@ -63,7 +63,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	a, err := agent.New(agent.Options{ConfigPath: *cfgPath, Socket: *socket, Log: log})
+	a, err := agent.New(agent.Options{ConfigPath: *cfgPath, Socket: *socket, Log: log, Level: &level})
 	if err != nil {
 		log.Error("cannot start", zap.Error(err))
 		return 1
