@@ -288,3 +288,36 @@ func TestDecodeExpireKernelSeeds(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeStateKernelSeeds decodes the state dump captured in the vm
+// tier (TestVMCleanupLeavesForeignState): the SAs it added, of every kind,
+// and the two foreign ones.
+func TestDecodeStateKernelSeeds(t *testing.T) {
+	found := map[string]bool{}
+	for i := range 6 {
+		sa, err := decodeStateMsg(readSeed(t, "FuzzDecodeStateMsg", "kernel-"+strconv.Itoa(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case sa.Reqid == 16384 && sa.Cipher == CipherAESGCM128 && sa.SPI == 0x5000:
+			found["foreign gcm"] = true
+		case sa.Reqid == ReqidMax+1 && sa.Mode == ModeTunnel && sa.Integrity == IntegrityHMACSHA256_128:
+			found["foreign cbc tunnel"] = true
+		case sa.Cipher == CipherAESGCM256 && sa.ESN && sa.ReplayWindow == 128 && sa.Mark == (Mark{0x10, 0xff}) &&
+			sa.Encap != nil && sa.Encap.DstPort == 4501 && sa.Lifetime.HardPackets == 2000 && sa.Lifetime.SoftUse == 30*time.Minute:
+			found["gcm esn mark encap"] = true
+		case sa.Proto == ProtoAH && sa.Integrity == IntegrityHMACSHA512_256 && len(sa.IntegrityKey) == 64:
+			found["ah"] = true
+		case sa.Mode == ModeTunnel && sa.Selector.DstPort == 443 && sa.Selector.Dst == pfx("203.0.113.0/24"):
+			found["tunnel selector"] = true
+		case sa.Cipher == CipherAESCBC128 && sa.Integrity == IntegrityHMACSHA256_128 && sa.ReplayWindow == 32:
+			found["cbc"] = true
+		default:
+			t.Errorf("seed %d decodes to an unexpected SA: %+v", i, sa)
+		}
+	}
+	if len(found) != 6 {
+		t.Errorf("found %v, want all six kinds", found)
+	}
+}
