@@ -36,8 +36,9 @@ type DispatcherConfig struct {
 	Rand io.Reader
 }
 
-// Stats are counters of a Dispatcher and its SAs.
-type Stats struct {
+// counters are the statistics of a Dispatcher and its SAs, updated
+// atomically by SAs on their own goroutines.
+type counters struct {
 	dhOps           atomic.Uint64
 	halfOpenCreated atomic.Uint64
 	cookiesSent     atomic.Uint64
@@ -69,7 +70,7 @@ type StatsSnapshot struct {
 type Dispatcher struct {
 	cfg   DispatcherConfig
 	rand  io.Reader
-	stats Stats
+	stats counters
 
 	mu       sync.Mutex
 	bySPI    map[uint64]*SA   // guarded by mu; our SPI -> SA

@@ -50,7 +50,7 @@ type SA struct {
 	rand    io.Reader
 	disp    *Dispatcher // nil for a standalone SA
 	initKey initKey     // the Dispatcher's key for a responder SA
-	stats   *Stats
+	stats   *counters
 
 	local, remote netip.AddrPort
 	initiator     bool // this end sent the first IKE_SA_INIT
