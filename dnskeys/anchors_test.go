@@ -95,3 +95,43 @@ func TestParseAnchorsRejects(t *testing.T) {
 		t.Error("no files accepted")
 	}
 }
+
+// TestDebianRootAnchors parses copies of Debian dns-root-data's root.key
+// (DNSKEY lines with comments) and root.ds, and the installed files when
+// present, and checks that the two describe the same root KSKs.
+func TestDebianRootAnchors(t *testing.T) {
+	for _, dir := range []string{filepath.Join("testdata", "anchors"), "/usr/share/dns"} {
+		keyFile, dsFile := filepath.Join(dir, "root.key"), filepath.Join(dir, "root.ds")
+		if _, err := os.Stat(keyFile); err != nil && dir == "/usr/share/dns" {
+			t.Logf("%s: dns-root-data not installed", dir)
+			continue
+		}
+		keys, err := LoadAnchors(keyFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dss, err := LoadAnchors(dsFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ks, ds := keys.zones["."], dss.zones["."]
+		if ks == nil || ds == nil || len(ks.dnskey) == 0 || len(ds.ds) != len(ks.dnskey) {
+			t.Fatalf("%s: root.key %v, root.ds %v", dir, ks, ds)
+		}
+		tags := map[uint16]bool{}
+		for _, k := range ks.dnskey {
+			tags[k.KeyTag()] = true
+			e := keyEntry{rr: k, tag: k.KeyTag()}
+			found := false
+			for _, d := range ds.ds {
+				found = found || dsMatches(d, e, ".")
+			}
+			if !found {
+				t.Errorf("%s: root.key KSK %d has no matching DS in root.ds", dir, k.KeyTag())
+			}
+		}
+		if !tags[20326] {
+			t.Errorf("%s: KSK-2017 (20326) missing: %v", dir, tags)
+		}
+	}
+}
