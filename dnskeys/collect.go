@@ -160,12 +160,16 @@ func (c *collector) probe(name string) {
 	cur := name
 	for steps := 0; cur != anchor && isProperSubdomain(anchor, cur) && steps < 32; steps++ {
 		zone := ""
-		if m := c.fetch(cur, dns.TypeSOA); m != nil {
-			for _, rr := range append(append([]dns.RR{}, m.Answer...), m.Ns...) {
-				if rr.Header().Rrtype == dns.TypeSOA {
-					if owner := canonical(rr.Header().Name); isSubdomain(owner, cur) {
-						zone = owner
-					}
+		m := c.fetch(cur, dns.TypeSOA)
+		if m == nil {
+			// The servers do not answer: walking up would only ask them
+			// again. The validator reports the failure.
+			return
+		}
+		for _, rr := range append(append([]dns.RR{}, m.Answer...), m.Ns...) {
+			if rr.Header().Rrtype == dns.TypeSOA {
+				if owner := canonical(rr.Header().Name); isSubdomain(owner, cur) {
+					zone = owner
 				}
 			}
 		}
