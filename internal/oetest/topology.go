@@ -58,13 +58,26 @@ type Host struct {
 // NewNet creates the switch namespace and its bridge.
 func NewNet(t testing.TB) *Net {
 	t.Helper()
-	n := &Net{Switch: testenv.NewNetns(t), ports: map[int]*Host{}}
+	n := &Net{Switch: newNetns(t), ports: map[int]*Host{}}
 	// No IPv6 on the switch: no RS, MLD or DAD of its own on the capture.
 	for _, k := range []string{"net/ipv6/conf/all/disable_ipv6", "net/ipv6/conf/default/disable_ipv6"} {
 		SetSysctl(t, n.Switch, k, "1")
 	}
-	n.Switch.Run(t, "ip", "link", "add", "br0", "type", "bridge", "stp_state", "0", "forward_delay", "0", "mcast_snooping", "0")
-	n.Switch.Run(t, "ip", "link", "set", "br0", "up")
+	sw, err := netlink.NewHandleAt(n.Switch.Handle)
+	if err != nil {
+		t.Fatalf("oetest: netlink in the switch: %v", err)
+	}
+	defer sw.Close()
+	// No STP (ports forward at once), no multicast snooping (MLD would
+	// decide what reaches whom).
+	off := false
+	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "br0"}, MulticastSnooping: &off}
+	if err := sw.LinkAdd(br); err != nil {
+		t.Fatalf("oetest: bridge: %v", err)
+	}
+	if err := sw.LinkSetUp(br); err != nil {
+		t.Fatalf("oetest: bridge up: %v", err)
+	}
 	return n
 }
 
@@ -74,7 +87,7 @@ func NewNet(t testing.TB) *Net {
 // the others Extra. Prefix lengths are those of Prefix4 and Prefix6.
 func (n *Net) AddHost(t testing.TB, name string, addrs ...netip.Addr) *Host {
 	t.Helper()
-	h := &Host{Name: name, NS: testenv.NewNetns(t), Link: "eth0", net: n}
+	h := &Host{Name: name, NS: newNetns(t), Link: "eth0", net: n}
 	n.mu.Lock()
 	h.Port = fmt.Sprintf("p%d-%s", len(n.hosts), name)
 	if len(h.Port) > unix.IFNAMSIZ-1 {
