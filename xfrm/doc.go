@@ -17,9 +17,9 @@
 // XfrmMonitor, offers ALLOCSPI only on its package-level handle, and
 // misreads IPv6 addresses whose last 12 octets are zero as IPv4.
 //
-// It is not a general XFRM library: it installs ESP (AES-GCM, ChaCha20-
-// Poly1305, AES-CBC with HMAC-SHA-2) and AH, transport and tunnel mode, and
-// only objects that carry oe-agent's ownership tags.
+// It is not a general XFRM library: it installs ESP (AES-GCM,
+// ChaCha20-Poly1305, AES-CBC with HMAC-SHA-2) and AH, transport and tunnel
+// mode, and only objects that carry oe-agent's ownership tags.
 //
 // # Ownership
 //
@@ -38,8 +38,8 @@
 // libreswan look their connection up by it). But bypass and block policies
 // have no template and so no reqid; the only free field they keep is the
 // priority, so oe-agent's policies live in a priority band. The band is far
-// above the priorities libreswan and strongSwan compute (both well below
-// 2^24), so another daemon's policy is never mistaken for ours, and where
+// above the priorities libreswan and strongSwan use (see PriorityMin), so
+// another daemon's policy is not mistaken for ours, and where
 // an administrator's static IPsec overlaps oe-agent's opportunistic
 // policies, the administrator's wins, as libreswan also arranges for OE.
 // Within the band oe-agent orders its own policies freely (a clear /32 at a

@@ -15,10 +15,12 @@ const (
 // PriorityMin and PriorityMax bound the priorities of oe-agent's policies.
 // Every policy it installs has a priority in this band, including bypass
 // and block policies, which have no template and so no reqid. Within the
-// band the lowest value wins, as everywhere in the SPD; the band itself lies
-// far above the priorities libreswan (below 2^21) and strongSwan (below
-// 2^20) compute, so an administrator's static IPsec always takes precedence
-// over opportunistic policies where they overlap.
+// band the lowest value wins, as everywhere in the SPD. The band lies far
+// above the priorities other daemons use (libreswan documents staying below
+// 65536 and gives OE the 65535 class; strongSwan's kernel-netlink derives its
+// priorities from a base of 200000, 384 in older versions), so an
+// administrator's static IPsec takes precedence over oe-agent's policies
+// where they overlap.
 const (
 	PriorityMin uint32 = 0x0e000000
 	PriorityMax uint32 = 0x0effffff
