@@ -26,7 +26,7 @@ func testConfig() *Config {
 
 // establish runs a handshake between two SAs by hand (the iketest harness
 // cannot be used inside the package).
-func establish(t *testing.T) (i, r *SA, dr *Dispatcher) {
+func establish(t testing.TB) (i, r *SA, dr *Dispatcher) {
 	t.Helper()
 	now := time.Unix(0, 0)
 	di, _ := NewDispatcher(DispatcherConfig{})
@@ -66,11 +66,18 @@ func establish(t *testing.T) (i, r *SA, dr *Dispatcher) {
 	return i, r, dr
 }
 
-// sealRaw encrypts arbitrary inner octets as a request from i.
-func sealRaw(t *testing.T, i *SA, first wire.PayloadType, plain []byte) []byte {
+// sealRaw encrypts arbitrary inner octets as an INFORMATIONAL request
+// from i.
+func sealRaw(t testing.TB, i *SA, first wire.PayloadType, plain []byte) []byte {
+	return sealRawAs(t, i, wire.ExchangeInformational, i.cur.nextID, first, plain)
+}
+
+// sealRawAs encrypts arbitrary inner octets as request id of exchange ex
+// from i.
+func sealRawAs(t testing.TB, i *SA, ex wire.ExchangeType, id uint32, first wire.PayloadType, plain []byte) []byte {
 	t.Helper()
 	g := i.cur
-	h := wire.Header{SPIi: g.spiI, SPIr: g.spiR, Exchange: wire.ExchangeInformational, MessageID: g.nextID, Flags: wire.FlagInitiator}
+	h := wire.Header{SPIi: g.spiI, SPIr: g.spiR, Exchange: ex, MessageID: id, Flags: wire.FlagInitiator}
 	msg, l, err := wire.EncodeSK(h, nil, first, 0, g.out.SealedLen(len(plain)), 0)
 	if err != nil {
 		t.Fatal(err)

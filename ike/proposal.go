@@ -67,6 +67,12 @@ func (p ChildProposal) wireProposal(n int, spi uint32, pfs bool) wire.Proposal {
 	return wire.Proposal{Number: uint8(n), Protocol: p.protocol(), SPI: binary.BigEndian.AppendUint32(nil, spi), Transforms: ts}
 }
 
+// wireProposalSA is an SA payload holding p alone, with inbound SPI spi
+// (tests).
+func (p ChildProposal) wireProposalSA(spi uint32) *wire.SA {
+	return &wire.SA{Proposals: []wire.Proposal{p.wireProposal(1, spi, true)}}
+}
+
 func ikeSA(ps []IKEProposal, spi []byte) *wire.SA {
 	sa := &wire.SA{}
 	for i, p := range ps {
