@@ -17,6 +17,8 @@ type Evidence struct {
 	QName string
 	QType uint16
 	// Responses holds one response per question asked, in the order asked.
+	// They may be shared with a Resolver's response cache: treat them as
+	// read-only.
 	Responses []*dns.Msg
 	// Failures records questions that could not be answered, with why.
 	Failures []Failure
