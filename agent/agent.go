@@ -56,6 +56,7 @@ type Agent struct {
 
 	reqs   chan func()
 	reload chan struct{}
+	runCtx context.Context // Run's, for work started off the loop
 
 	// Owned by the loop goroutine.
 	bundle *config.Bundle
@@ -158,6 +159,7 @@ func (a *Agent) socketPath() string {
 // handles events until ctx ends; then it removes the agent's own SAs and
 // policies. It returns nil after a clean shutdown.
 func (a *Agent) Run(ctx context.Context) error {
+	a.runCtx = ctx
 	a.started = a.now()
 	a.reloaded = a.started
 	if a.opts.Kernel == nil {
@@ -193,6 +195,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	a.publishResponders()
+	a.warmDNS(ctx, a.bundle)
 	a.startConns(ctx)
 	srv, err := localapi.Listen(a.socketPath(), backend{a}, a.log.Named("ctl"))
 	if err != nil {

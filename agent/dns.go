@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"go.uber.org/zap"
 
 	"github.com/oe-agent/oe-agent/agent/api"
 	"github.com/oe-agent/oe-agent/agent/config"
@@ -115,4 +116,64 @@ func hostKeyOf(pub any, addr netip.Addr) (*api.HostKey, error) {
 		out.IPSECKEY = rr
 	}
 	return out, nil
+}
+
+// warmDNS validates, in the background, the DNSSEC chain down to the
+// reverse zone of every prefix an OE group covers, so that the first
+// ACQUIRE's key lookup finds the zones' DS and DNSKEY records cached and
+// asks only for the peer's own records.
+func (a *Agent) warmDNS(ctx context.Context, b *config.Bundle) {
+	if a.dns == nil || b.Policies == nil || !b.Config.Setup.OE {
+		return
+	}
+	seen := map[string]bool{}
+	for _, g := range []config.Group{config.GroupClearOrPrivate, config.GroupPrivateOrClear, config.GroupPrivate} {
+		for _, e := range b.Policies.Groups[g] {
+			if z := reverseZoneOf(e.Prefix); z != "" && !seen[z] {
+				seen[z] = true
+			}
+		}
+	}
+	for z := range seen {
+		go func(z string) {
+			lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			if _, err := a.dns.LookupName(lctx, z); err != nil {
+				a.log.Debug("DNS warm-up", zap.String("zone", z), zap.Error(err))
+			}
+		}(z)
+	}
+}
+
+// prefetchKey starts the lookup of a peer's key without waiting for it:
+// the resolver caches the answer and collapses the lookup that follows.
+func (a *Agent) prefetchKey(ctx context.Context, remote netip.Addr) {
+	if a.dns == nil {
+		return
+	}
+	go func() {
+		lctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		a.dns.LookupAddr(lctx, remote)
+	}()
+}
+
+// reverseZoneOf is the reverse-DNS name that covers a prefix on octet
+// (IPv4) or nibble (IPv6) boundaries, or "" for a prefix too short to
+// have one below the arpa zones.
+func reverseZoneOf(p netip.Prefix) string {
+	name, err := dnskeys.ReverseName(p.Masked().Addr())
+	if err != nil {
+		return ""
+	}
+	labels := strings.Split(strings.TrimSuffix(name, "."), ".")
+	keep := p.Bits() / 8
+	if p.Addr().Is6() {
+		keep = p.Bits() / 4
+	}
+	host := len(labels) - 2 - keep // labels below in-addr.arpa / ip6.arpa
+	if keep == 0 || host < 0 {
+		return ""
+	}
+	return strings.Join(labels[host:], ".") + "."
 }

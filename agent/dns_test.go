@@ -36,3 +36,18 @@ func TestHostKeyRecordForAddresses(t *testing.T) {
 		t.Fatalf("without address: %+v %v", hk, err)
 	}
 }
+
+func TestReverseZoneOf(t *testing.T) {
+	for p, want := range map[string]string{
+		"192.0.2.0/24":  "2.0.192.in-addr.arpa.",
+		"192.0.2.7/32":  "7.2.0.192.in-addr.arpa.",
+		"198.51.0.0/16": "51.198.in-addr.arpa.",
+		"0.0.0.0/0":     "",
+		"2001:db8::/32": "8.b.d.0.1.0.0.2.ip6.arpa.",
+		"2001:db8::/64": "0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.",
+	} {
+		if got := reverseZoneOf(netip.MustParsePrefix(p)); got != want {
+			t.Errorf("reverseZoneOf(%s) = %q, want %q", p, got, want)
+		}
+	}
+}

@@ -94,6 +94,9 @@ func (a *Agent) responderConfig(local, remote netip.AddrPort) *ike.Config {
 			return nil
 		}
 	}
+	// The initiator's key is needed only at IKE_AUTH, one round trip
+	// from now: look it up meanwhile.
+	a.prefetchKey(a.runCtx, remote.Addr().Unmap())
 	return snap.oeConfig(local.Addr().Unmap(), snap.oe.Peer.Methods)
 }
 

@@ -78,6 +78,7 @@ func (a *Agent) doReload(ctx context.Context) (*api.ReloadResult, error) {
 		a.log.Warn("reload applied with errors", zap.Error(err))
 	}
 	a.publishResponders()
+	a.warmDNS(a.runCtx, b)
 	a.startConns(ctx)
 	sort.Strings(res.Added)
 	a.reloaded = a.now()

@@ -148,6 +148,11 @@ func (e *Engine) Entries() []trap.Peer {
 			out = append(out, trap.Peer{Local: p.Local, Remote: p.Remote, Action: p.Shunt, Reason: p.LastError, Expires: p.Expires})
 		case p.State == Negotiating && e.cfg.PassWhileNegotiating && p.Group == trap.GroupPrivateOrClear:
 			out = append(out, trap.Peer{Local: p.Local, Remote: p.Remote, Action: trap.PeerPass, Reason: "negotiating (pass)"})
+		case p.State == Negotiating && p.Initiator:
+			// The kernel holds at most 100 packets per policy: a per-peer
+			// hold entry gives this peer's flow a queue of its own beside
+			// the group trap's, shared by every peer being negotiated.
+			out = append(out, trap.Peer{Local: p.Local, Remote: p.Remote, Action: trap.PeerHold, Reqid: p.Reqid, Reason: "negotiating (hold)"})
 		}
 	}
 	return out

@@ -60,14 +60,11 @@ func (e *Engine) acquire(now time.Time, ev Acquire) []Action {
 	e.peers[ev.Remote] = p
 	e.counters.Negotiations++
 	e.counters.Lookups++
-	acts := []Action{
+	return []Action{
 		Lookup{Remote: ev.Remote},
 		Initiate{Local: ev.Local, Remote: ev.Remote, Seq: ev.Seq, Reqid: p.Reqid, AllowNull: e.cfg.AuthNull},
+		PoliciesChanged{},
 	}
-	if e.cfg.PassWhileNegotiating && ev.Group == trap.GroupPrivateOrClear {
-		acts = append(acts, PoliciesChanged{})
-	}
-	return acts
 }
 
 // inbound decides whether to answer an IKE_SA_INIT from an unknown peer:
