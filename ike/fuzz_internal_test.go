@@ -44,3 +44,55 @@ func FuzzProtectedRequest(f *testing.F) {
 		r.Info()
 	})
 }
+
+// FuzzProtectedResponse answers each kind of request of an established
+// initiator with arbitrary authenticated payload chains.
+func FuzzProtectedResponse(f *testing.F) {
+	for k := byte(0); k < 5; k++ {
+		f.Add(k, byte(wire.PayloadNotify), []byte{0, 0, 0, 8, 0, 0, 0, 14})
+		f.Add(k, byte(wire.PayloadNone), []byte{})
+	}
+	i, r, _ := establish(f)
+	now := time.Unix(10, 0)
+	f.Fuzz(func(t *testing.T, kind byte, first byte, plain []byte) {
+		if i.IsClosed() || r.IsClosed() || r.cur.spiI != i.cur.spiI {
+			i, r, _ = establish(t)
+		}
+		if i.cur.req == nil {
+			var spi uint32
+			for s := range i.children {
+				spi = s
+			}
+			switch kind % 5 {
+			case 0:
+				i.createChildCmd(now)
+			case 1:
+				i.rekeyChildCmd(now, spi)
+			case 2:
+				i.rekeyIKECmd(now)
+			case 3:
+				i.dpdCmd(now)
+			case 4:
+				i.deleteChildCmd(now, spi)
+			}
+			i.take()
+		}
+		req := i.cur.req
+		if req == nil {
+			return
+		}
+		g := r.cur
+		h := wire.Header{SPIi: g.spiI, SPIr: g.spiR, Exchange: req.exchange, MessageID: req.id, Flags: wire.FlagResponse}
+		msg, l, err := wire.EncodeSK(h, nil, wire.PayloadType(first), 0, g.out.SealedLen(len(plain)), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, err = g.out.Seal(msg[:l.IV], msg[:l.IV], plain, r.rand)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i.Handle(now, addrI, addrR, msg)
+		i.Tick(now.Add(time.Hour))
+		i.Info()
+	})
+}
