@@ -119,7 +119,7 @@ func TestBadInitRequests(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sa, _, err := d.Handle(time.Unix(0, 0), iketest.ResponderAddr, iketest.InitiatorAddr, tc.data)
+			sa, acts, err := d.Handle(time.Unix(0, 0), iketest.ResponderAddr, iketest.InitiatorAddr, tc.data)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("error %v, want %v", err, tc.want)
 			}
@@ -128,6 +128,20 @@ func TestBadInitRequests(t *testing.T) {
 			}
 			if sa != nil {
 				t.Error("SA returned")
+			}
+			// Only an unknown critical payload (RFC 7296 §2.5) and the
+			// proposal/KE/syntax errors of IKE_SA_INIT get an answer.
+			if len(acts) > 0 {
+				m, err := wire.Decode(acts[0].(ike.Send).Data)
+				if err != nil || len(m.Payloads) != 1 {
+					t.Fatalf("reply %v, %v", m, err)
+				}
+				n := m.Payloads[0].(*wire.Notify)
+				if tc.wantAlso == wire.ErrUnsupportedCritical && (n.NotifyType != wire.NotifyUnsupportedCriticalPayload || n.Data[0] != 200) {
+					t.Errorf("reply %v", n)
+				}
+			} else if tc.wantAlso == wire.ErrUnsupportedCritical {
+				t.Error("unknown critical payload not reported")
 			}
 			if s := d.Stats(); s.SAs != 0 || s.HalfOpen != 0 || s.DHComputations != 0 {
 				t.Errorf("state left: %+v", s)

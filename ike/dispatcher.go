@@ -2,6 +2,7 @@ package ike
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -209,6 +210,15 @@ func (d *Dispatcher) newResponder(now time.Time, local, remote netip.AddrPort, h
 	}
 	m, err := wire.Decode(b)
 	if err != nil {
+		var we *wire.Error
+		if errors.As(err, &we) && errors.Is(err, wire.ErrUnsupportedCritical) {
+			// RFC 7296 §2.5: tell the initiator which payload we lack.
+			reply := &wire.Message{Header: wire.Header{SPIi: h.SPIi, Exchange: wire.ExchangeIKESAInit, Flags: wire.FlagResponse},
+				Payloads: []wire.Payload{wire.NewUnsupportedCritical(we.Payload)}}
+			if data, eerr := reply.Encode(); eerr == nil {
+				return nil, []Action{Send{Local: local, Remote: remote, Data: data}}, malformed("IKE_SA_INIT request", err)
+			}
+		}
 		return nil, nil, malformed("IKE_SA_INIT request", err)
 	}
 	if err := wire.CheckUnique(m.Payloads); err != nil {
