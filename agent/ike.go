@@ -22,6 +22,7 @@ import (
 type childInfo struct {
 	child       ike.ChildSA
 	established time.Time
+	owner       *saRunner // the IKE SA that negotiated it
 }
 
 // startIKE creates the dispatcher and the UDP driver and starts serving.
@@ -181,6 +182,9 @@ func (a *Agent) handleIKE(ctx context.Context, ev ikeEvent) {
 		if r.owner.peer {
 			a.peerAuth[remote] = act.PeerAuth
 		}
+		if act.InitialContact {
+			a.initialContact(r, cs, remote)
+		}
 	case ike.InstallChild:
 		if ev.err != nil {
 			a.log.Error("cannot install Child SA", zap.Stringer("peer", remote), zap.Error(ev.err))
@@ -191,7 +195,7 @@ func (a *Agent) handleIKE(ctx context.Context, ev ikeEvent) {
 			return
 		}
 		a.log.Info("Child SA installed", zap.Stringer("peer", remote), zap.String("conn", r.owner.conn), zap.Stringer("child", act.Child))
-		info := childInfo{child: act.Child, established: a.now()}
+		info := childInfo{child: act.Child, established: a.now(), owner: r}
 		switch {
 		case cs != nil:
 			cs.children = replaceChild(cs.children, info, act.Replaces)
@@ -275,6 +279,44 @@ func (a *Agent) ikeClosed(ctx context.Context, r *saRunner, cs *connState, remot
 	}
 }
 
+// initialContact handles a peer's INITIAL_CONTACT (RFC 7296 §2.4): the
+// peer restarted and knows no other IKE SA with us, so the older ones and
+// their Child SAs go at once, without waiting for a delete exchange the
+// peer cannot answer.
+func (a *Agent) initialContact(r *saRunner, cs *connState, remote netip.Addr) {
+	var old *saRunner
+	switch {
+	case cs != nil && cs.sa != nil && cs.sa != r:
+		old = cs.sa
+		cs.sa = r
+		cs.children = a.dropOwned(cs.children, old)
+	case r.owner.peer && a.peerSA[remote] != nil && a.peerSA[remote] != r:
+		old = a.peerSA[remote]
+		a.peerSA[remote] = r
+		a.peerChildren[remote] = a.dropOwned(a.peerChildren[remote], old)
+	}
+	if old == nil {
+		return
+	}
+	a.log.Info("peer restarted (INITIAL_CONTACT): old SAs removed", zap.Stringer("peer", remote), zap.String("conn", r.owner.conn))
+	old.refuse()
+	old.post(func(now time.Time) []ike.Action { return old.sa.Delete(now) })
+}
+
+// dropOwned removes from the kernel, and from list, the Child SAs that
+// owner negotiated.
+func (a *Agent) dropOwned(list []childInfo, owner *saRunner) []childInfo {
+	var keep []childInfo
+	for _, c := range list {
+		if c.owner == owner {
+			owner.remove(c.child)
+			continue
+		}
+		keep = append(keep, c)
+	}
+	return keep
+}
+
 // classifyResponder decides, once, whom a peer-initiated IKE SA serves.
 func (a *Agent) classifyResponder(ctx context.Context, r *saRunner) {
 	if r.classified {
@@ -333,6 +375,7 @@ func (a *Agent) oeIKE(ctx context.Context, act oe.Action) {
 	switch act := act.(type) {
 	case oe.Initiate:
 		cfg := a.oeTemplate(act.AllowNull)
+		cfg.InitialContact = true
 		if cfg.LocalAuth.Method != ike.AuthNull {
 			cfg.LocalID = ike.AddrID(act.Local)
 		}
@@ -396,6 +439,7 @@ func (a *Agent) initiateConn(ctx context.Context, cs *connState) error {
 		return fmt.Errorf("%w: %w", err, localapi.ErrBadRequest)
 	}
 	cfg.Logger = a.log.Named("ike")
+	cfg.InitialContact = true // a conn has one IKE SA; any older one at the peer is stale
 	r, err := a.initiateSA(cfg, cs.local, cs.remote, cs.params(), ikeOwner{conn: cs.cfg.Name})
 	if err != nil {
 		cs.lastErr = err.Error()

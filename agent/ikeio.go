@@ -86,6 +86,9 @@ func (io *ikeIO) forget(sa *ike.SA) {
 func (io *ikeIO) handle(sa *ike.SA, a ike.Action) {
 	r := io.runner(sa)
 	if r.isRefused() {
+		if _, ok := a.(ike.Closed); ok {
+			io.forget(sa)
+		}
 		return
 	}
 	ev := ikeEvent{r: r, act: a}
