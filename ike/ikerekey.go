@@ -126,8 +126,8 @@ func (s *SA) ikeRekeyResult(offer *wire.SA, spi uint64, ni []byte, dh *crypto.DH
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(prop.SPI) != 8 {
-		return nil, nil, fmt.Errorf("%w: IKE rekey response with a %d-octet SPI", ErrUnexpected, len(prop.SPI))
+	if len(prop.SPI) != 8 || binary.BigEndian.Uint64(prop.SPI) == 0 {
+		return nil, nil, fmt.Errorf("%w: IKE rekey response with SPI %x", ErrUnexpected, prop.SPI)
 	}
 	suite, err := ikeSuiteOf(prop)
 	if err != nil {
@@ -259,7 +259,7 @@ func (s *SA) respondIKERekey(now time.Time, g *ikeGen, h wire.Header, ps []wire.
 		return refuse(wire.NewNotify(wire.NotifyNoProposalChosen, nil), fmt.Errorf("IKE rekey: %w", ErrNoProposalChosen))
 	}
 	suite, err := ikeSuiteOf(prop)
-	if err != nil || len(prop.SPI) != 8 {
+	if err != nil || len(prop.SPI) != 8 || binary.BigEndian.Uint64(prop.SPI) == 0 {
 		return refuse(wire.NewNotify(wire.NotifyInvalidSyntax, nil), fmt.Errorf("%w: IKE rekey proposal %v", ErrInvalidSyntax, prop))
 	}
 	if suite.DH != ke.Group {

@@ -226,6 +226,10 @@ func childSuiteOf(p wire.Proposal) (childSuite, error) {
 		return s, fmt.Errorf("%w: %s proposal with a %d-octet SPI", ErrUnexpected, p.Protocol, len(p.SPI))
 	}
 	s.PeerSPI = binary.BigEndian.Uint32(p.SPI)
+	if s.PeerSPI < 256 {
+		// 0 and 1-255 are reserved (RFC 4303 §2.1, RFC 4302 §2.4).
+		return s, fmt.Errorf("%w: reserved %s SPI %d", ErrInvalidSyntax, p.Protocol, s.PeerSPI)
+	}
 	for _, t := range p.Transforms {
 		switch t.Type {
 		case wire.TransformEncr:
