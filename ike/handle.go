@@ -97,7 +97,7 @@ func (s *SA) handleRequest(now time.Time, g *ikeGen, h wire.Header, b []byte, lo
 	default:
 		return fmt.Errorf("%w: request %d, expected %d", ErrMessageID, h.MessageID, g.peerID)
 	}
-	if s.held != nil && s.held.id == h.MessageID && g == s.cur {
+	if s.held != nil && s.held.request && s.held.id == h.MessageID && g == s.cur {
 		return nil // a retransmission while we wait for the peer's key
 	}
 	ps, err := s.open(g, b)
