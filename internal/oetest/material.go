@@ -1,7 +1,6 @@
 package oetest
 
 import (
-	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -73,28 +72,13 @@ func RemoveShared() {
 	}
 }
 
-// sharedTB is a test whose TempDir is in the shared directory, so that
-// files made on its behalf outlive it.
-type sharedTB struct {
-	testing.TB
-	dir string
-}
-
-func (s sharedTB) TempDir() string {
-	d, err := os.MkdirTemp(s.dir, "tree-")
-	if err != nil {
-		s.Fatal(err)
-	}
-	return d
-}
-
 // material returns the world's keys and tree, from the process cache when
 // the options allow.
 func (w *World) material(t testing.TB) *material {
 	t.Helper()
 	o := w.Opts
 	if o.Records != nil || o.Mutate != nil || o.FreshKeys {
-		return w.makeMaterial(t, t.TempDir(), t)
+		return w.makeMaterial(t, t.TempDir())
 	}
 	k := materialKey{crowd: o.Crowd, crowd6: o.CrowdIPv6, distinct: o.CrowdDistinctKeys, ttl: o.KeyTTL}
 	shared.mu.Lock()
@@ -127,13 +111,12 @@ func (w *World) material(t testing.TB) *material {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.m = w.makeMaterial(t, sub, sharedTB{TB: t, dir: sub})
+	e.m = w.makeMaterial(t, sub)
 	return e.m
 }
 
-// makeMaterial generates the keys (files under dir) and signs the tree,
-// calling BuildTree with tb (whose TempDir decides where the tree goes).
-func (w *World) makeMaterial(t testing.TB, dir string, tb testing.TB) *material {
+// makeMaterial generates the keys and signs the tree, all under dir.
+func (w *World) makeMaterial(t testing.TB, dir string) *material {
 	t.Helper()
 	m := &material{hostKeys: map[string]*HostKey{}, keyFiles: map[string]string{}, addrKeys: map[netip.Addr]*HostKey{}}
 	for _, h := range w.Hosts() {
@@ -160,9 +143,6 @@ func (w *World) makeMaterial(t testing.TB, dir string, tb testing.TB) *material 
 	for a, k := range w.Keys {
 		m.addrKeys[a] = k
 	}
-	m.tree = w.buildTree(tb)
-	if m.tree == nil {
-		panic(fmt.Sprintf("oetest: no tree for %s", t.Name()))
-	}
+	m.tree = w.buildTree(t, filepath.Join(dir, "tree"))
 	return m
 }

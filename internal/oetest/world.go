@@ -159,7 +159,7 @@ func CrowdAddrs(n int, ipv6 bool) []netip.Addr {
 // ip6.arpa., which delegate the test link's reverse zones. Every host has a
 // PTR; published addresses an IPSECKEY; bogus's IPSECKEY RRSIGs are broken.
 // The hosts' Key fields and w.Keys must be set.
-func (w *World) buildTree(t testing.TB) *dnskeystest.Tree {
+func (w *World) buildTree(t testing.TB, dir string) *dnskeystest.Tree {
 	t.Helper()
 	recs := map[string][]string{}
 	zoneOf := func(a netip.Addr) string {
@@ -195,9 +195,9 @@ func (w *World) buildTree(t testing.TB) *dnskeystest.Tree {
 	}
 	var specs []dnskeystest.ZoneSpec
 	for _, z := range []string{ZoneRoot, ZoneInArpa, ZoneRev4, ZoneIP6, ZoneRev6} {
-		specs = append(specs, dnskeystest.ZoneSpec{Name: z, Records: recs[z], MutateSigned: mutate})
+		specs = append(specs, dnskeystest.ZoneSpec{Name: z, Records: recs[z]})
 	}
-	return dnskeystest.BuildTree(t, specs...)
+	return signTree(t, dir, specs, mutate)
 }
 
 // CorruptRRSIGs flips a bit in the signature of every RRSIG that covers
