@@ -46,6 +46,9 @@ type scenario struct {
 	checkUsed func(t *testing.T, child ike.ChildSA)
 	// checkClean asserts that neither end has SAs or IPsec policies left.
 	checkClean func(t *testing.T)
+	// checkLoss runs after the TCP stream ends, to look at what the
+	// kernels counted while it ran; nil skips.
+	checkLoss func(t *testing.T)
 }
 
 func spis(c ike.ChildSA) []uint32 { return []uint32{c.InboundSPI, c.OutboundSPI} }
@@ -149,6 +152,9 @@ func (s *scenario) run(t *testing.T) []ike.ChildSA {
 
 	if str != nil {
 		str.stop(t)
+		if s.checkLoss != nil {
+			s.checkLoss(t)
+		}
 		lap("stop TCP stream")
 	}
 

@@ -1,9 +1,9 @@
 package interop
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -24,9 +24,30 @@ func writeSeeds(t *testing.T, dir, prefix string, msgs []received) {
 			continue
 		}
 		seen[name] = true
-		body := "go test fuzz v1\n[]byte(" + strconv.Quote(string(m.Data)) + ")\n"
+		body := "go test fuzz v1\n[]byte(" + quoteBytes(m.Data) + ")\n"
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// quoteBytes quotes b as a Go string literal of printable ASCII and \x
+// escapes, byte for byte, so that the seed survives any text channel (the
+// guest's serial console) unchanged.
+func quoteBytes(b []byte) string {
+	var sb strings.Builder
+	sb.WriteByte('"')
+	for _, c := range b {
+		switch {
+		case c == '"' || c == '\\':
+			sb.WriteByte('\\')
+			sb.WriteByte(c)
+		case c >= 0x20 && c < 0x7f:
+			sb.WriteByte(c)
+		default:
+			fmt.Fprintf(&sb, "\\x%02x", c)
+		}
+	}
+	sb.WriteByte('"')
+	return sb.String()
 }

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,23 +38,34 @@ const seedsEnv = "OE_INTEROP_SEEDS"
 const peerLogEnv = "OE_INTEROP_PEERLOG"
 
 // TestVMInterop runs oe-agent's IKE engine, through the test driver and
-// the kernel's XFRM, against strongSwan and libreswan: each as initiator
-// and as responder, with PSK and RSA signature (RFC 7427) authentication,
-// with AES-GCM-16-256/Curve25519 and AES-CBC-256/HMAC-SHA2-256/MODP-2048.
-// In each case a TCP stream runs through the negotiated transport-mode
-// SAs across a Child SA rekey, an IKE SA rekey and a second Child SA rekey,
-// and a delete removes the SAs at both ends.
+// the kernel's XFRM, against strongSwan and libreswan, each as initiator
+// and as responder: with PSK authentication in both suites,
+// AES-GCM-16-256/Curve25519 and AES-CBC-256/HMAC-SHA2-256/MODP-2048, and
+// with RSA signatures (RFC 7427) in the first suite only, which keeps the
+// whole vm tier within its time budget (libreswan's host key generation
+// alone costs a minute in the emulated guest). In each case a TCP stream
+// runs through the negotiated transport-mode SAs across a Child SA rekey,
+// an IKE SA rekey and a second Child SA rekey, and a delete removes the SAs
+// at both ends.
 func TestVMInterop(t *testing.T) {
 	testenv.RequireVM(t)
 	warm := warmUpKernel(t)
+	// At most maxStarting cases set up namespaces and start their peer
+	// daemon at a time: a storm of start-ups in the emulated guest made
+	// charon miss internal/peers' 20 s start-up limit.
+	const maxStarting = 3
+	starting := make(chan struct{}, maxStarting)
 	for _, peer := range []string{"strongswan", "libreswan"} {
 		for _, weInitiate := range []bool{true, false} {
 			for _, auth := range []authKind{authPSK, authRSA} {
-				for _, s := range suites {
+				for i, s := range suites {
+					if auth == authRSA && i > 0 {
+						continue
+					}
 					name := fmt.Sprintf("%s/%s/%s/%s", peer, roleName(weInitiate), auth, s.name)
 					t.Run(name, func(t *testing.T) {
 						t.Parallel()
-						runVM(t, warm, peer, weInitiate, auth, s)
+						runVM(t, warm, starting, peer, weInitiate, auth, s)
 					})
 				}
 			}
@@ -60,7 +73,16 @@ func TestVMInterop(t *testing.T) {
 	}
 }
 
-func runVM(t *testing.T, warm func(*testing.T), peer string, weInitiate bool, auth authKind, s suite) {
+func runVM(t *testing.T, warm func(*testing.T), starting chan struct{}, peer string, weInitiate bool, auth authKind, s suite) {
+	starting <- struct{}{}
+	started := false
+	release := func() {
+		if !started {
+			started = true
+			<-starting
+		}
+	}
+	defer release()
 	start := time.Now()
 	last := start
 	lap := func(step string) {
@@ -94,6 +116,7 @@ func runVM(t *testing.T, warm func(*testing.T), peer string, weInitiate bool, au
 		pss = true
 	}
 	lap(peer + " started")
+	release()
 	cfg := engineConfig(t, oursAddr, peerAddr, s, auth, ourKey, pss)
 	ours := newDriver(t, driverOptions{Addr: oursAddr, Responder: cfg, Kernel: nl, Reqid: nextReqid(),
 		PeerKey: peerKey, Listen: nsListen(west), Bypass: bypass})
@@ -140,6 +163,26 @@ func runVM(t *testing.T, warm func(*testing.T), peer string, weInitiate bool, au
 			}
 			if !used[c.InboundSPI] || !used[c.OutboundSPI] {
 				t.Fatalf("ESP SAs %#08x/%#08x carried no packets: %v", c.InboundSPI, c.OutboundSPI, used)
+			}
+		},
+		checkLoss: func(t *testing.T) {
+			t.Helper()
+			// Logged for both ends: TCP retransmissions (some are
+			// spurious under emulation) and XFRM drops; the peers
+			// drop a few packets while they switch SAs (see the
+			// package documentation). Asserted for our end: it never
+			// sends into a policy without an SA, which make before
+			// break guarantees.
+			for _, ns := range []*testenv.Netns{west, east} {
+				xs, retrans := netStats(t, ns)
+				t.Logf("%s (%s): TCP retransmitted segments %d; XFRM errors %v", ns.Name, map[bool]string{true: "ours", false: peer}[ns == west], retrans, xs)
+				if ns == west {
+					for _, c := range []string{"XfrmOutNoStates", "XfrmAcquireError", "XfrmOutStateExpired", "XfrmOutPolBlock"} {
+						if xs[c] != 0 {
+							t.Errorf("our end counted %s %d", c, xs[c])
+						}
+					}
+				}
 			}
 		},
 		checkClean: func(t *testing.T) {
@@ -220,6 +263,50 @@ func (k *nsXfrm) wait(t *testing.T, step string, timeout time.Duration, ok func(
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// netStats returns the non-zero XFRM error counters of ns
+// (/proc/net/xfrm_stat) and its TCP RetransSegs (/proc/net/snmp).
+func netStats(t *testing.T, ns *testenv.Netns) (xfrmErrs map[string]int, retrans int) {
+	t.Helper()
+	var xs, snmp []byte
+	err := ns.Do(func() (err error) {
+		// /proc/self/net is the thread group leader's namespace.
+		if xs, err = os.ReadFile("/proc/thread-self/net/xfrm_stat"); err != nil {
+			return err
+		}
+		snmp, err = os.ReadFile("/proc/thread-self/net/snmp")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	xfrmErrs = map[string]int{}
+	for _, line := range strings.Split(string(xs), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 {
+			if n, err := strconv.Atoi(f[1]); err == nil && n != 0 {
+				xfrmErrs[f[0]] = n
+			}
+		}
+	}
+	var names []string
+	for _, line := range strings.Split(string(snmp), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != "Tcp:" {
+			continue
+		}
+		if names == nil {
+			names = f
+			continue
+		}
+		for i := range f {
+			if i < len(names) && names[i] == "RetransSegs" {
+				retrans, _ = strconv.Atoi(f[i])
+			}
+		}
+	}
+	return xfrmErrs, retrans
 }
 
 // strongSwanPeer commands charon through swanctl.
