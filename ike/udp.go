@@ -24,6 +24,10 @@ const (
 type DriverConfig struct {
 	// Dispatcher routes datagrams and owns the SPI table. Required.
 	Dispatcher *Dispatcher
+	// Conns, when set, are used instead of opening sockets for Listen:
+	// sockets opened elsewhere, or in-memory fakes in tests
+	// (iketest.PacketNet). Bypass is not applied to them.
+	Conns []PacketConn
 	// Listen are the local addresses to bind, e.g. 0.0.0.0:500, [::]:500,
 	// 0.0.0.0:4500, [::]:4500. Port 0 picks a free port (tests). Sockets
 	// on NATTPort carry the 4-octet non-ESP marker (RFC 3948 §2.2).
@@ -44,6 +48,17 @@ type DriverConfig struct {
 	Logger *zap.Logger
 }
 
+// PacketConn is the datagram socket a Driver reads and writes;
+// *net.UDPConn implements it. Reads must return net.ErrClosed after Close.
+type PacketConn interface {
+	ReadMsgUDPAddrPort(b, oob []byte) (n, oobn, flags int, addr netip.AddrPort, err error)
+	WriteMsgUDPAddrPort(b, oob []byte, addr netip.AddrPort) (n, oobn int, err error)
+	LocalAddr() net.Addr
+	Close() error
+}
+
+var _ PacketConn = (*net.UDPConn)(nil)
+
 // A Driver is the thin I/O shell around the pure state machines: it owns
 // UDP sockets (IPv4 and IPv6, ports 500 and 4500), runs one goroutine per
 // SA that owns it (feeding it datagrams, timer events at its Deadline and
@@ -62,7 +77,7 @@ type Driver struct {
 }
 
 type udpSocket struct {
-	conn     *net.UDPConn
+	conn     PacketConn
 	addr     netip.AddrPort // as bound (port resolved)
 	natt     bool
 	wildcard bool
@@ -91,7 +106,19 @@ func NewDriver(cfg DriverConfig) (*Driver, error) {
 		d.log = zap.NewNop()
 	}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
+	for _, c := range cfg.Conns {
+		ua, ok := c.LocalAddr().(*net.UDPAddr)
+		if !ok {
+			return nil, fmt.Errorf("%w: conn with local address %v", ErrConfig, c.LocalAddr())
+		}
+		a := ua.AddrPort()
+		a = netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
+		d.socks = append(d.socks, &udpSocket{conn: c, addr: a, natt: a.Port() == cfg.NATTPort, wildcard: a.Addr().IsUnspecified()})
+	}
 	for _, la := range cfg.Listen {
+		if len(cfg.Conns) > 0 {
+			break
+		}
 		s, err := d.listen(la)
 		if err != nil {
 			d.closeSockets()

@@ -2,14 +2,18 @@ package ike_test
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/oe-agent/oe-agent/ike"
+	"github.com/oe-agent/oe-agent/ike/iketest"
 )
 
 // driverEnd is one Driver under test with its actions on a channel.
@@ -161,4 +165,97 @@ func TestDriverNATTMarker(t *testing.T) {
 	}
 	waitFor[ike.Established](t, i)
 	waitFor[ike.Established](t, r)
+}
+
+// TestDriverFakeTime runs two Drivers on in-memory conns under
+// testing/synctest: a handshake, then the responder vanishes and the
+// initiator's liveness check retransmits on the real timers (in fake
+// time) with exponential back-off and gives up.
+func TestDriverFakeTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		pn := iketest.NewPacketNet()
+		var mu sync.Mutex
+		var sends []time.Time
+		start := time.Now()
+		pn.SetFilter(func(from, to netip.AddrPort, b []byte) bool {
+			if from == iketest.InitiatorAddr {
+				mu.Lock()
+				sends = append(sends, time.Now())
+				mu.Unlock()
+			}
+			return true
+		})
+		icfg, rcfg := pskConfigs()
+		icfg.DPDInterval = 30 * time.Second
+		mk := func(addr netip.AddrPort, responder *ike.Config) (*ike.Driver, chan ike.Action) {
+			disp, err := ike.NewDispatcher(ike.DispatcherConfig{Responder: responder})
+			if err != nil {
+				t.Fatal(err)
+			}
+			events := make(chan ike.Action, 100)
+			d, err := ike.NewDriver(ike.DriverConfig{Dispatcher: disp, Conns: []ike.PacketConn{pn.Conn(addr)},
+				Handler: func(_ *ike.SA, a ike.Action) { events <- a }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d, events
+		}
+		di, ie := mk(iketest.InitiatorAddr, nil)
+		dr, re := mk(iketest.ResponderAddr, rcfg)
+		var wg sync.WaitGroup
+		for _, d := range []*ike.Driver{di, dr} {
+			wg.Go(func() { d.Run(context.Background()) })
+		}
+		if _, err := di.Initiate(icfg, iketest.InitiatorAddr, iketest.ResponderAddr); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		var est int
+		for len(ie) > 0 {
+			if _, ok := (<-ie).(ike.Established); ok {
+				est++
+			}
+		}
+		if est != 1 || len(re) == 0 {
+			t.Fatalf("initiator established %d times, responder has %d events", est, len(re))
+		}
+		if got := time.Since(start); got != 0 {
+			t.Errorf("handshake took %v of fake time", got)
+		}
+		// The responder disappears.
+		dr.Close()
+		mu.Lock()
+		sends = nil
+		mu.Unlock()
+		var closed ike.Closed
+		for a := range ie {
+			if c, ok := a.(ike.Closed); ok {
+				closed = c
+				break
+			}
+		}
+		if !errors.Is(closed.Err, ike.ErrTimeout) {
+			t.Fatalf("Closed %v, want ErrTimeout", closed.Err)
+		}
+		mu.Lock()
+		var offs []time.Duration
+		for _, s := range sends {
+			offs = append(offs, s.Sub(start))
+		}
+		mu.Unlock()
+		want := []time.Duration{30 * time.Second, 30500 * time.Millisecond, 31500 * time.Millisecond, 33500 * time.Millisecond, 37500 * time.Millisecond}
+		if len(offs) != len(want) {
+			t.Errorf("liveness checks sent at %v, want %v (closed at %v: %v)", offs, want, time.Since(start), closed.Err)
+		}
+		for i := range min(len(want), len(offs)) {
+			if offs[i] != want[i] {
+				t.Errorf("send %d at %v, want %v", i, offs[i], want[i])
+			}
+		}
+		if got := time.Since(start); got != 45500*time.Millisecond {
+			t.Errorf("declared dead at %v, want 45.5s", got)
+		}
+		di.Close()
+		wg.Wait()
+	})
 }
