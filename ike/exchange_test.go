@@ -527,3 +527,26 @@ func TestCookieThenInvalidKE(t *testing.T) {
 		t.Errorf("responder stats %+v", s)
 	}
 }
+
+// TestNullEncryption: ENCR_NULL Child SAs only when both ends allow them.
+func TestNullEncryption(t *testing.T) {
+	null := []ike.ChildProposal{{Encr: wire.EncrNull, Integ: wire.IntegHMACSHA2_256_128}}
+	icfg, rcfg := pskConfigs()
+	icfg.ChildProposals, rcfg.ChildProposals = null, null
+	icfg.AllowNullEncryption, rcfg.AllowNullEncryption = true, true
+	p := iketest.NewPair(t, icfg, rcfg, ike.DispatcherConfig{})
+	p.Handshake()
+	ic := iketest.Find[ike.InstallChild](p.I.Events())
+	if len(ic) != 1 || ic[0].Child.Encr != wire.EncrNull || len(ic[0].Child.Outbound.Integ) != 32 {
+		t.Fatalf("InstallChild %v", ic)
+	}
+	// The responder does not allow it: refused, IKE SA up.
+	rcfg2 := *rcfg
+	rcfg2.AllowNullEncryption = false
+	rcfg2.ChildProposals = append(null, ike.DefaultChildProposals()...)
+	p = iketest.NewPair(t, icfg, &rcfg2, ike.DispatcherConfig{})
+	p.Handshake()
+	if f := iketest.Find[ike.ChildFailed](p.I.Events()); len(f) != 1 || !errors.Is(f[0].Err, ike.ErrNoProposalChosen) {
+		t.Fatalf("ChildFailed %v", f)
+	}
+}
