@@ -127,3 +127,25 @@ func TestForgedCookie(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
+
+// TestMaxHalfOpen: past MaxHalfOpen even requests with valid cookies are
+// dropped without state.
+func TestMaxHalfOpen(t *testing.T) {
+	_, rcfg := pskConfigs()
+	d, err := ike.NewDispatcher(ike.DispatcherConfig{Responder: rcfg, CookieThreshold: 100, MaxHalfOpen: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := initRequest(t)
+	for i := 0; i < 8; i++ {
+		b := append([]byte(nil), tmpl...)
+		binary.BigEndian.PutUint64(b, uint64(i)+1)
+		_, _, err := d.Handle(time.Unix(0, 0), iketest.ResponderAddr, iketest.InitiatorAddr, b)
+		if (i < 5) != (err == nil) || (i >= 5 && !errors.Is(err, ike.ErrBusy)) {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	if s := d.Stats(); s.HalfOpen != 5 || s.DHComputations != 10 {
+		t.Fatalf("stats %+v", s)
+	}
+}
