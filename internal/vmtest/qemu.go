@@ -72,7 +72,7 @@ func (g *Guest) Run(ctx context.Context) (int, error) {
 		"-m", strconv.Itoa(mem), "-smp", strconv.Itoa(cpus),
 		"-nodefaults", "-display", "none", "-no-reboot",
 		"-kernel", g.Assets.Vmlinux, "-initrd", g.Assets.Initramfs,
-		"-append", "console=ttyS0 quiet panic=-1 cryptomgr.notests=1 mitigations=off",
+		"-append", "console=ttyS0 quiet panic=-1 cryptomgr.notests=1 mitigations=off no_timer_check",
 		"-chardev", "file,id=con,path=" + console,
 		"-device", "isa-serial,chardev=con",
 		"-chardev", "stdio,id=out,signal=off",
