@@ -76,25 +76,39 @@ func (s *SA) handleAuthResponse(now time.Time, ps []wire.Payload, pc *pendingChi
 		return nil
 	}
 	if err := s.checkPeerID(idr); err != nil {
-		s.close(err)
+		s.refuseResponder(err)
 		return nil
 	}
 	g := s.cur
 	signed := crypto.SignedOctets(g.keys.PRF, g.keys.PR, s.initR, s.ni, restOfIDPayload(idr))
 	finish := func(now time.Time) {
 		if err := s.verifyAuth(g.keys.PRF, auth, g.keys.PR, signed, s.peerPub()); err != nil {
-			s.close(err)
+			s.refuseResponder(err)
 			return
 		}
 		s.established(now, idr, auth.Method, false)
 		s.completeChild(now, pc, ps, nil)
 	}
 	if needsKey(auth.Method) && s.peerPub() == nil && s.cfg.Peer.accepts(auth.Method) {
-		s.hold(now, &heldAuth{request: false, resume: finish, fail: func(now time.Time, err error) { s.close(err) }}, idr)
+		s.hold(now, &heldAuth{request: false, resume: finish, fail: func(now time.Time, err error) { s.refuseResponder(err) }}, idr)
 		return nil
 	}
 	finish(now)
 	return nil
+}
+
+// refuseResponder closes the SA after the responder failed
+// authentication, telling it with an INFORMATIONAL AUTHENTICATION_FAILED
+// (RFC 7296 §2.21.2) that is sent once and not retransmitted.
+func (s *SA) refuseResponder(err error) {
+	g := s.cur
+	data, serr := s.seal(g, wire.Header{Exchange: wire.ExchangeInformational, MessageID: g.nextID},
+		[]wire.Payload{wire.NewNotify(wire.NotifyAuthenticationFailed, nil)})
+	if serr == nil {
+		g.nextID++
+		s.send(data)
+	}
+	s.close(err)
 }
 
 // peerPub returns the key that verifies the peer: supplied, or configured.

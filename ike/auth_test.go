@@ -202,6 +202,11 @@ func TestAuthWrong(t *testing.T) {
 				if !errors.Is(p.Init.Err(), ike.ErrAuth) {
 					t.Fatalf("initiator error %v, want ErrAuth", p.Init.Err())
 				}
+				// The initiator told the responder, which closes too.
+				closed := iketest.Find[ike.Closed](p.R.Events())
+				if len(closed) != 1 || !errors.Is(closed[0].Err, ike.ErrAuthenticationFail) {
+					t.Errorf("responder Closed %v, want AUTHENTICATION_FAILED", closed)
+				}
 				return
 			}
 			if !errors.Is(p.Init.Err(), ike.ErrAuthenticationFail) {
