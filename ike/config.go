@@ -96,7 +96,8 @@ type Config struct {
 	VendorIDs [][]byte
 
 	// Rand supplies SPIs, nonces, IVs, MODP exponents and jitter. Nil
-	// means crypto/rand.Reader.
+	// means crypto/rand.Reader. It must be safe for concurrent use if
+	// SAs sharing this Config run on different goroutines (the Driver).
 	Rand io.Reader
 	// Logger receives state transitions and failures; nil discards. Keys
 	// and nonces are never logged.
