@@ -1,7 +1,6 @@
 package iketest
 
 import (
-	stdcrypto "crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -106,6 +105,3 @@ func TestKeys() *Keys {
 	})
 	return &keys
 }
-
-// Public returns the public half of a signer.
-func Public(s stdcrypto.Signer) stdcrypto.PublicKey { return s.Public() }
