@@ -225,6 +225,11 @@ func (s *SA) finishAuthRequest(now time.Time, h wire.Header, ps []wire.Payload, 
 	}
 	s.established(now, idi, m, wire.FindNotify(ps, wire.NotifyInitialContact) != nil)
 	out := []wire.Payload{idr, auth}
+	if wire.Find(ps, wire.PayloadSA) == nil && wire.Find(ps, wire.PayloadTSi) == nil && wire.Find(ps, wire.PayloadTSr) == nil {
+		// Childless IKE_AUTH (RFC 6023): the IKE SA alone.
+		s.respond(g, h, out)
+		return
+	}
 	cps, c, err := s.acceptChild(now, g.keys, ps, s.ni, s.nr, true)
 	if err != nil {
 		s.log.Info("first Child SA refused", zap.Stringer("sa", s), zap.Error(err))

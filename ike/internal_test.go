@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oe-agent/oe-agent/ike/crypto"
 	"github.com/oe-agent/oe-agent/ike/wire"
 )
 
@@ -216,5 +217,45 @@ func TestChooseProposal(t *testing.T) {
 		wire.EncrAESGCM16.Transform(256), wire.PRFHMACSHA2_256.Transform(), wire.DHModP2048.Transform()}}}}
 	if _, err := checkAccepted(&wire.SA{Proposals: ours}, resp, false); !errors.Is(err, ErrUnexpected) {
 		t.Errorf("unoffered DH accepted: %v", err)
+	}
+}
+
+// TestChildlessAuth: an IKE_AUTH request without SA, TSi and TSr (RFC
+// 6023) establishes the IKE SA alone.
+func TestChildlessAuth(t *testing.T) {
+	now := time.Unix(0, 0)
+	di, _ := NewDispatcher(DispatcherConfig{})
+	dr, _ := NewDispatcher(DispatcherConfig{Responder: testConfig()})
+	i, acts, err := di.Initiate(now, testConfig(), addrI, addrR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, acts, err := dr.Handle(now, addrR, addrI, acts[0].(Send).Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Let the initiator process the IKE_SA_INIT response, then replace
+	// its IKE_AUTH request by a childless one.
+	if _, err := i.Handle(now, addrI, addrR, acts[0].(Send).Data); err != nil {
+		t.Fatal(err)
+	}
+	g := i.cur
+	idi := i.cfg.LocalID.payload(false)
+	signed := crypto.SignedOctets(g.keys.PRF, g.keys.PI, i.initI, i.nr, restOfIDPayload(idi))
+	auth, err := i.makeAuth(g.keys.PRF, g.keys.PI, signed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := i.seal(g, wire.Header{Exchange: wire.ExchangeIKEAuth, MessageID: 1}, []wire.Payload{idi, auth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := r.Handle(now, addrR, addrI, msg)
+	if err != nil || !r.Established() || len(r.children) != 0 {
+		t.Fatalf("childless IKE_AUTH: %v, established %v, %d children", err, r.Established(), len(r.children))
+	}
+	_, ps, err := i.Decrypt(out[len(out)-1].(Send).Data)
+	if err != nil || len(ps) != 2 {
+		t.Fatalf("response %v %v", ps, err)
 	}
 }
