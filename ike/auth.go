@@ -163,7 +163,7 @@ func (s *SA) established(now time.Time, id *wire.ID, m AuthMethod, initialContac
 		s.sentAny = false
 		s.keepaliveAt = now.Add(s.cfg.keepaliveInterval())
 	}
-	s.log.Info("IKE SA established", zap.Stringer("sa", s), zap.Stringer("peer", s.peerID), zap.Stringer("method", m))
+	s.log.Info("IKE SA established", zap.Stringer("ike_sa", s), zap.Stringer("peer", s.peerID), zap.Stringer("method", m))
 	s.emit(Established{SPIi: s.cur.spiI, SPIr: s.cur.spiR, Initiator: s.initiator, PeerID: s.peerID, PeerAuth: m,
 		NATLocal: s.natLocal, NATRemote: s.natRemote, InitialContact: initialContact})
 }
@@ -232,7 +232,7 @@ func (s *SA) finishAuthRequest(now time.Time, h wire.Header, ps []wire.Payload, 
 	}
 	cps, c, err := s.acceptChild(now, g.keys, ps, s.ni, s.nr, true)
 	if err != nil {
-		s.log.Info("first Child SA refused", zap.Stringer("sa", s), zap.Error(err))
+		s.log.Info("first Child SA refused", zap.Stringer("ike_sa", s), zap.Error(err))
 		out = append(out, cps...)
 		s.emit(ChildFailed{Err: err})
 	} else {

@@ -136,7 +136,7 @@ func (s *SA) completeChild(now time.Time, pc *pendingChild, ps []wire.Payload, n
 		err = fmt.Errorf("%w: the peer deleted Child SA %#08x before its creation completed here", ErrNoChild, c.sa.OutboundSPI)
 	}
 	if err != nil {
-		s.log.Info("Child SA not created", zap.Stringer("sa", s), zap.Error(err))
+		s.log.Info("Child SA not created", zap.Stringer("ike_sa", s), zap.Error(err))
 		s.emit(ChildFailed{Err: err})
 		return nil
 	}
@@ -341,7 +341,7 @@ func (s *SA) installChild(now time.Time, c *child, replaces uint32) {
 		c.expireAt = now.Add(c.sa.HardLifetime)
 	}
 	s.children[c.sa.InboundSPI] = c
-	s.log.Info("Child SA installed", zap.Stringer("sa", s), zap.Stringer("child", c.sa))
+	s.log.Info("Child SA installed", zap.Stringer("ike_sa", s), zap.Stringer("child", c.sa))
 	s.emit(InstallChild{Child: c.sa, Replaces: replaces})
 }
 
@@ -400,7 +400,7 @@ func (s *SA) removeChild(c *child, err error) {
 		return
 	}
 	delete(s.children, c.sa.InboundSPI)
-	s.log.Info("Child SA deleted", zap.Stringer("sa", s), zap.Stringer("child", c.sa))
+	s.log.Info("Child SA deleted", zap.Stringer("ike_sa", s), zap.Stringer("child", c.sa))
 	s.emit(DeleteChild{Child: c.sa, Err: err})
 }
 

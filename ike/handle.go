@@ -150,7 +150,7 @@ func (s *SA) followPeer(local, remote netip.AddrPort) {
 		return
 	}
 	if remote != s.remote || (local.IsValid() && local != s.local) {
-		s.log.Info("peer address changed", zap.Stringer("sa", s), zap.Stringer("remote", remote))
+		s.log.Info("peer address changed", zap.Stringer("ike_sa", s), zap.Stringer("remote", remote))
 		s.remote = remote
 		if local.IsValid() {
 			s.local = local

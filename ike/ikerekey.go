@@ -94,14 +94,14 @@ func (s *SA) finishIKERekey(now time.Time, offer *wire.SA, spi uint64, ni []byte
 		return err
 	}
 	if peer != nil && bytes.Compare(lowestNonce(ni, nr), lowestNonce(peer.ni, peer.nr)) < 0 {
-		s.log.Info("simultaneous IKE SA rekey: ours is redundant", zap.Stringer("sa", s))
+		s.log.Info("simultaneous IKE SA rekey: ours is redundant", zap.Stringer("ike_sa", s))
 		s.switchGen(now, peer.g)
 		s.retire(now, ng)
 		s.sendIKEDelete(now, ng)
 		return nil
 	}
 	if peer != nil {
-		s.log.Info("simultaneous IKE SA rekey: the peer's is redundant", zap.Stringer("sa", s))
+		s.log.Info("simultaneous IKE SA rekey: the peer's is redundant", zap.Stringer("ike_sa", s))
 		s.retire(now, peer.g)
 	}
 	old := s.cur
@@ -113,7 +113,7 @@ func (s *SA) finishIKERekey(now time.Time, offer *wire.SA, spi uint64, ni []byte
 // ikeRekeyResult checks the rekey response and derives the new IKE SA.
 func (s *SA) ikeRekeyResult(offer *wire.SA, spi uint64, ni []byte, dh *crypto.DHKey, rps []wire.Payload) (*ikeGen, []byte, error) {
 	if n, ok := notifyOf(rps); ok {
-		s.log.Info("IKE SA rekey refused", zap.Stringer("sa", s), zap.Stringer("notify", n.NotifyType))
+		s.log.Info("IKE SA rekey refused", zap.Stringer("ike_sa", s), zap.Stringer("notify", n.NotifyType))
 		return nil, nil, fmt.Errorf("IKE SA rekey: %w", NotifyError(n.NotifyType))
 	}
 	saP, _ := wire.Find(rps, wire.PayloadSA).(*wire.SA)
@@ -191,7 +191,7 @@ func (s *SA) switchGen(now time.Time, ng *ikeGen) {
 	}
 	s.rekeyAt = time.Time{}
 	s.scheduleIKERekey(now)
-	s.log.Info("IKE SA rekeyed", zap.Stringer("sa", s))
+	s.log.Info("IKE SA rekeyed", zap.Stringer("ike_sa", s))
 	s.emit(IKERekeyed{OldSPIi: old.spiI, OldSPIr: old.spiR, SPIi: ng.spiI, SPIr: ng.spiR})
 }
 

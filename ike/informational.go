@@ -128,7 +128,7 @@ func (s *SA) handleInformationalRequest(now time.Time, g *ikeGen, h wire.Header,
 				return nil
 			}
 			if p.NotifyType < 16384 {
-				s.log.Info("error notification from peer", zap.Stringer("sa", s), zap.Stringer("notify", p.NotifyType))
+				s.log.Info("error notification from peer", zap.Stringer("ike_sa", s), zap.Stringer("notify", p.NotifyType))
 			}
 		}
 	}

@@ -49,7 +49,7 @@ func (s *SA) startInit(now time.Time) error {
 	}
 	s.dhGroup = s.cfg.IKEProposals[0].DH[0]
 	s.state = stateInitSent
-	s.log.Debug("initiating", zap.Stringer("sa", s))
+	s.log.Debug("initiating", zap.Stringer("ike_sa", s))
 	return s.sendInit(now)
 }
 
@@ -252,7 +252,7 @@ func (s *SA) handleInitResponse(now time.Time, h wire.Header, ps []wire.Payload,
 		p := s.cfg.nattPort()
 		s.local = netip.AddrPortFrom(s.local.Addr(), p)
 		s.remote = netip.AddrPortFrom(s.remote.Addr(), p)
-		s.log.Info("NAT detected, moving to the NAT-T port", zap.Stringer("sa", s))
+		s.log.Info("NAT detected, moving to the NAT-T port", zap.Stringer("ike_sa", s))
 	}
 	return s.sendAuthRequest(now)
 }

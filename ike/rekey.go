@@ -154,7 +154,7 @@ func (s *SA) finishChildRekey(now time.Time, c *child, pc *pendingChild, rps []w
 		}
 	}
 	if n, ok := notifyOf(rps); ok && (n.NotifyType == wire.NotifyTemporaryFailure || n.NotifyType == wire.NotifyChildSANotFound) {
-		s.log.Info("Child SA rekey refused", zap.Stringer("sa", s), zap.Stringer("notify", n.NotifyType))
+		s.log.Info("Child SA rekey refused", zap.Stringer("ike_sa", s), zap.Stringer("notify", n.NotifyType))
 		restore()
 		return
 	}
@@ -178,12 +178,12 @@ func (s *SA) finishChildRekey(now time.Time, c *child, pc *pendingChild, rps []w
 	if peerRekeyed {
 		ours := &rekeyRecord{ni: pc.ni, nr: nd, newSPI: nc.sa.InboundSPI}
 		if bytes.Compare(ours.lowest(), c.peerRekey.lowest()) < 0 {
-			s.log.Info("simultaneous Child SA rekey: ours is redundant", zap.Stringer("sa", s))
+			s.log.Info("simultaneous Child SA rekey: ours is redundant", zap.Stringer("ike_sa", s))
 			c.state = childReplaced
 			s.queueFront(func(now time.Time) bool { return s.deleteChildCmd(now, nc.sa.InboundSPI) })
 			return
 		}
-		s.log.Info("simultaneous Child SA rekey: the peer's is redundant", zap.Stringer("sa", s))
+		s.log.Info("simultaneous Child SA rekey: the peer's is redundant", zap.Stringer("ike_sa", s))
 	}
 	c.state = childReplaced
 	old := c.sa.InboundSPI

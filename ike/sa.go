@@ -306,9 +306,9 @@ func (s *SA) close(err error) {
 		s.disp.forget(s, wasHalfOpen)
 	}
 	if err != nil {
-		s.log.Info("IKE SA failed", zap.Stringer("sa", s), zap.Error(err))
+		s.log.Info("IKE SA failed", zap.Stringer("ike_sa", s), zap.Error(err))
 	} else {
-		s.log.Info("IKE SA closed", zap.Stringer("sa", s))
+		s.log.Info("IKE SA closed", zap.Stringer("ike_sa", s))
 	}
 	s.emit(Closed{Err: err})
 }

@@ -300,7 +300,7 @@ func (d *Driver) route(local, from netip.AddrPort, data []byte) {
 		select {
 		case l.in <- func(now time.Time) []Action { acts, _ := sa.Handle(now, local, from, data); return acts }:
 		default:
-			d.log.Debug("IKE SA busy, datagram dropped", zap.Stringer("sa", sa))
+			d.log.Debug("IKE SA busy, datagram dropped", zap.Stringer("ike_sa", sa))
 		}
 	}
 }
