@@ -85,11 +85,9 @@ func (a *Agent) responderConfig(local, remote netip.AddrPort) *ike.Config {
 	// Only peers in a group that accepts OE get an answer (RFC 4322
 	// §3.2); the rest are refused before any Diffie-Hellman.
 	if set := a.respSet.Load(); set != nil {
-		d := set.Explain(remote.Addr().Unmap())
-		if d.Out == nil {
-			return nil
-		}
-		switch d.Out.Group {
+		// The group beneath any per-peer entry: a peer with an SA or a
+		// shunt that initiates again (it restarted) is answered too.
+		switch set.GroupOf(remote.Addr().Unmap()) {
 		case trap.GroupPrivate, trap.GroupPrivateOrClear, trap.GroupClearOrPrivate:
 		default:
 			return nil
@@ -358,16 +356,13 @@ func (a *Agent) classifyResponder(ctx context.Context, r *saRunner) {
 	}
 }
 
-// groupFor is the OE group whose policy covers traffic to remote now, or 0.
+// groupFor is the OE group that covers traffic to remote beneath any
+// per-peer entry (the peer's SA or shunt), or 0.
 func (a *Agent) groupFor(remote netip.Addr) trap.Group {
 	if a.set == nil {
 		return 0
 	}
-	d := a.set.Explain(remote)
-	if d.Out == nil {
-		return 0
-	}
-	return d.Out.Group
+	return a.set.GroupOf(remote)
 }
 
 // oeIKE carries out the OE engine's IKE actions.

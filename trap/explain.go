@@ -83,6 +83,31 @@ func (s *Set) winner(addr netip.Addr, dir xfrm.Dir) *Entry {
 	return best
 }
 
+// GroupOf returns the OE policy group that covers traffic to addr beneath
+// any per-peer entry (an SA's policy, a hold or a shunt), or 0 when a
+// connection, an exemption or nothing covers it. It is what decides
+// whether a peer that initiates IKE is answered (RFC 4322 §3.2), whatever
+// the state oe keeps for that peer: a peer that restarted must be
+// answered although an SA with it is still installed.
+func (s *Set) GroupOf(addr netip.Addr) Group {
+	addr = addr.Unmap().WithZone("")
+	var best *Entry
+	for i := range s.Entries {
+		e := &s.Entries[i]
+		sel := e.Policy.Selector
+		if e.Layer == LayerPeer || e.Policy.Dir != xfrm.DirOut || sel.Proto != 0 || !sel.Dst.Contains(addr) {
+			continue
+		}
+		if best == nil || e.Policy.Priority < best.Policy.Priority {
+			best = e
+		}
+	}
+	if best == nil {
+		return 0
+	}
+	return best.Group
+}
+
 var verdictWords = map[Verdict]string{
 	VerdictClear:   "no oe-agent policy, packets go in clear",
 	VerdictPass:    "passes in clear",

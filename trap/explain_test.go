@@ -43,3 +43,28 @@ func TestExplainUnmaps(t *testing.T) {
 		t.Errorf("mapped: %s\nplain: %s", a.Explanation, b.Explanation)
 	}
 }
+
+// TestGroupOfIgnoresPeers: the group of an address with a per-peer entry
+// (an SA's policy, a shunt) is the group beneath it, so that the peer is
+// still answered when it initiates again (after a restart).
+func TestGroupOfIgnoresPeers(t *testing.T) {
+	s := mustCompute(t, siteInput())
+	for _, c := range []struct {
+		addr string
+		want Group
+	}{
+		{"198.51.100.7", GroupClearOrPrivate},  // peer with an SA
+		{"2001:db8:5::9", GroupPrivateOrClear}, // peer pass shunt
+		{"203.0.113.9", GroupPrivateOrClear},
+		{"192.0.2.200", GroupPrivate},
+		{"198.51.100.9", 0}, // passthrough conn
+		{"192.0.2.53", GroupClear},
+	} {
+		if d := s.Explain(ip(c.addr)); c.addr == "198.51.100.7" && (d.Out == nil || d.Out.Layer != LayerPeer) {
+			t.Fatalf("%s: the site input has no peer entry for it any more: %v", c.addr, d.Out)
+		}
+		if got := s.GroupOf(ip(c.addr)); got != c.want {
+			t.Errorf("GroupOf(%s) = %v, want %v", c.addr, got, c.want)
+		}
+	}
+}
