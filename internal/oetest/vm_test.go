@@ -20,8 +20,10 @@ func TestVMRigESP(t *testing.T) {
 	checkLarvalDropPerNetns(t)
 	w := NewWorld(t, Options{})
 	c := w.Net.StartCapture(t)
+	t0 := time.Now()
 	spiAB, spiBA := StaticESP(t, w.West, w.West.Addr4, w.East, w.East.Addr4, 42)
 	StaticESP(t, w.West, w.West.Addr6, w.East, w.East.Addr6, 43)
+	t.Logf("static ESP SAs installed in %s", time.Since(t0).Round(time.Millisecond))
 
 	marker := NewMarker()
 	for _, pair := range [][2]netip.Addr{{w.West.Addr4, w.East.Addr4}, {w.West.Addr6, w.East.Addr6}} {
@@ -31,10 +33,14 @@ func TestVMRigESP(t *testing.T) {
 		if r := sink.Report(flow); r.Delivered != 50 || r.FirstSeq != 0 {
 			t.Errorf("UDP %s -> %s over static ESP: %s", pair[0], pair[1], r)
 		}
+		t1 := time.Now()
 		srv := w.East.ServeTCP(t, netip.AddrPortFrom(pair[1], 7101))
-		if r := w.West.TCPEcho(pair[0], srv.Addr, marker, 10*time.Second); r.Err != nil {
+		r := w.West.TCPEcho(pair[0], srv.Addr, marker, 10*time.Second)
+		if r.Err != nil {
 			t.Errorf("TCP %s -> %s over static ESP: %v", pair[0], pair[1], r.Err)
 		}
+		t.Logf("%s -> %s: UDP burst in %s, TCP connect %s echo %s (retransmits %d)", pair[0], pair[1],
+			t1.Sub(flow.Sent[0]).Round(time.Millisecond), r.Connect.Round(time.Millisecond), r.Echo.Round(time.Millisecond), r.Retransmits)
 	}
 	time.Sleep(100 * time.Millisecond)
 	c.Stop()
