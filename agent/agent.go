@@ -83,9 +83,11 @@ type Agent struct {
 	ikeEvents    chan ikeEvent
 	respSnap     atomic.Pointer[responderSnapshot]
 	respSet      atomic.Pointer[trap.Set] // a.set, for the receive goroutines
+	peerUse      map[netip.Addr]*peerUse  // OE SAs' counters at the last activity poll
 	peerSA       map[netip.Addr]*saRunner
 	peerChildren map[netip.Addr][]childInfo
 	peerAuth     map[netip.Addr]ike.AuthMethod
+	peerKeys     map[netip.Addr]oe.Supply // the engine's last key verdict per peer
 }
 
 // New loads and checks the configuration; nothing touches the kernel until
@@ -116,6 +118,7 @@ func New(opts Options) (*Agent, error) {
 		peerSA:       map[netip.Addr]*saRunner{},
 		peerChildren: map[netip.Addr][]childInfo{},
 		peerAuth:     map[netip.Addr]ike.AuthMethod{},
+		peerKeys:     map[netip.Addr]oe.Supply{},
 	}
 	a.setLogLevel(b.Config.Setup.LogLevel)
 	if a.dns, err = newResolver(b, a); err != nil {
@@ -195,6 +198,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	a.publishResponders()
+	a.replayPendingAcquires(ctx)
 	a.warmDNS(ctx, a.bundle)
 	a.startConns(ctx)
 	srv, err := localapi.Listen(a.socketPath(), backend{a}, a.log.Named("ctl"))
@@ -221,6 +225,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	oeTimer := time.NewTimer(time.Hour)
 	defer oeTimer.Stop()
+	activity := time.NewTicker(activityInterval(a.bundle.Config.Setup))
+	defer activity.Stop()
 	for {
 		a.armOETimer(oeTimer)
 		select {
@@ -232,6 +238,8 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.handleKernelEvent(ctx, ev)
 		case <-oeTimer.C:
 			a.oeTick(ctx)
+		case <-activity.C:
+			a.pollActivity(ctx)
 		case ev := <-a.ikeEvents:
 			a.handleIKE(ctx, ev)
 		case <-ctx.Done():

@@ -111,6 +111,9 @@ func (a *Agent) start(ctx context.Context) error {
 		a.conns[c.Name] = a.newConnState(c)
 		a.order = append(a.order, c.Name)
 	}
+	if err := checkPeers(a.conns, a.order); err != nil {
+		return err
+	}
 	set, err := a.desiredPolicies(a.bundle)
 	if err != nil {
 		return err
@@ -148,6 +151,25 @@ func (a *Agent) removeStaleSAs(ctx context.Context) {
 	if n > 0 {
 		a.log.Info("removed stale SAs of an earlier run", zap.Int("sas", n))
 	}
+}
+
+// checkPeers refuses two negotiating connections with the same pair of
+// endpoints: the agent keeps one IKE SA per address pair and, answering a
+// peer, chooses the conn by addresses before IKE_AUTH.
+func checkPeers(conns map[string]*connState, order []string) error {
+	seen := map[[2]netip.Addr]string{}
+	for _, name := range order {
+		cs := conns[name]
+		if !cs.ipsec() || !cs.remote.IsValid() {
+			continue
+		}
+		k := [2]netip.Addr{cs.local, cs.remote}
+		if other, ok := seen[k]; ok {
+			return fmt.Errorf("agent: conns %q and %q both negotiate between %s and %s: oe-agent keeps one IKE SA per address pair; give them different addresses or merge their subnets into one conn", other, name, cs.local, cs.remote)
+		}
+		seen[k] = name
+	}
+	return nil
 }
 
 // startConns initiates the auto=start connections.

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -147,8 +148,8 @@ func (a *Agent) oeTemplate(allowNull bool) *ike.Config {
 		IKEProposals:   ike.DefaultIKEProposals(),
 		ChildProposals: ike.DefaultChildProposals(),
 		IKELifetime:    4 * time.Hour,
-		ChildLifetime:  time.Hour,
-		RekeyMargin:    5 * time.Minute,
+		ChildLifetime:  s.OESALifetime,
+		RekeyMargin:    min(5*time.Minute, s.OESALifetime/3),
 		DPDInterval:    30 * time.Second,
 		Retransmit:     ike.Retransmit{Initial: 500 * time.Millisecond, Tries: 5},
 		Logger:         a.log.Named("ike"),
@@ -176,13 +177,11 @@ func (a *Agent) handleIKE(ctx context.Context, ev ikeEvent) {
 	case ike.Established:
 		a.log.Info("IKE SA established", zap.Stringer("peer", remote), zap.String("conn", r.owner.conn),
 			zap.Stringer("auth", act.PeerAuth), zap.Stringer("id", act.PeerID))
-		r.established = true
+		r.established, r.spiI = true, act.SPIi
 		if r.owner.peer {
 			a.peerAuth[remote] = act.PeerAuth
 		}
-		if act.InitialContact {
-			a.initialContact(r, cs, remote)
-		}
+		a.settleDuplicate(r, cs, remote, act.InitialContact)
 	case ike.InstallChild:
 		if ev.err != nil {
 			a.log.Error("cannot install Child SA", zap.Stringer("peer", remote), zap.Error(ev.err))
@@ -225,8 +224,10 @@ func (a *Agent) handleIKE(ctx context.Context, ev ikeEvent) {
 	case ike.NeedPeerKey:
 		if cs != nil {
 			a.connPeerKey(ctx, r, cs, act.ID)
+		} else if sup, ok := a.peerKeys[remote]; ok {
+			supplyKey(r, sup.Key)
 		}
-		// OE peers: the engine's Lookup, issued with the negotiation,
+		// Otherwise the engine's Lookup, issued with the negotiation,
 		// answers through Supply.
 	case ike.Closed:
 		a.ikeClosed(ctx, r, cs, remote, act.Err)
@@ -264,6 +265,7 @@ func (a *Agent) ikeClosed(ctx context.Context, r *saRunner, cs *connState, remot
 		delete(a.peerSA, remote)
 		delete(a.peerChildren, remote)
 		delete(a.peerAuth, remote)
+		delete(a.peerKeys, remote)
 		var acts []oe.Action
 		if r.established {
 			acts = a.oe.Handle(a.now(), oe.Closed{Remote: remote, Err: err})
@@ -277,28 +279,65 @@ func (a *Agent) ikeClosed(ctx context.Context, r *saRunner, cs *connState, remot
 	}
 }
 
-// initialContact handles a peer's INITIAL_CONTACT (RFC 7296 §2.4): the
-// peer restarted and knows no other IKE SA with us, so the older ones and
-// their Child SAs go at once, without waiting for a delete exchange the
-// peer cannot answer.
-func (a *Agent) initialContact(r *saRunner, cs *connState, remote netip.Addr) {
-	var old *saRunner
-	switch {
-	case cs != nil && cs.sa != nil && cs.sa != r:
-		old = cs.sa
-		cs.sa = r
-		cs.children = a.dropOwned(cs.children, old)
-	case r.owner.peer && a.peerSA[remote] != nil && a.peerSA[remote] != r:
-		old = a.peerSA[remote]
-		a.peerSA[remote] = r
-		a.peerChildren[remote] = a.dropOwned(a.peerChildren[remote], old)
-	}
-	if old == nil {
+// settleDuplicate keeps one IKE SA per conn or OE peer when a second one
+// is established. With INITIAL_CONTACT (RFC 7296 §2.4) the peer restarted
+// and knows no other IKE SA with us: the older one and its Child SAs go at
+// once, without waiting for a delete exchange the peer cannot answer.
+// Otherwise both ends initiated at once: both keep the IKE SA with the
+// lower initiator SPI, which each side computes alike, and delete the
+// other with an ordinary exchange, so one pair of SAs remains.
+func (a *Agent) settleDuplicate(r *saRunner, cs *connState, remote netip.Addr, initialContact bool) {
+	cur := a.peerSA[remote]
+	if cs != nil {
+		cur = cs.sa
+	} else if !r.owner.peer {
 		return
 	}
-	a.log.Info("peer restarted (INITIAL_CONTACT): old SAs removed", zap.Stringer("peer", remote), zap.String("conn", r.owner.conn))
-	old.refuse()
-	old.post(func(now time.Time) []ike.Action { return old.sa.Delete(now) })
+	set := func(x *saRunner) {
+		if cs != nil {
+			cs.sa = x
+		} else {
+			a.peerSA[remote] = x
+		}
+	}
+	switch {
+	case cur == nil || cur == r || cur.isRefused():
+		set(r)
+	case initialContact:
+		set(r)
+		if cs != nil {
+			cs.children = a.dropOwned(cs.children, cur)
+		} else {
+			a.peerChildren[remote] = a.dropOwned(a.peerChildren[remote], cur)
+		}
+		a.log.Info("peer restarted (INITIAL_CONTACT): old SAs removed", zap.Stringer("peer", remote), zap.String("conn", r.owner.conn))
+		cur.refuse()
+		cur.post(func(now time.Time) []ike.Action { return cur.sa.Delete(now) })
+	case cur.established:
+		keep, drop := cur, r
+		if r.spiI < cur.spiI {
+			keep, drop = r, cur
+		}
+		set(keep)
+		a.log.Info("two IKE SAs with one peer: keeping the one with the lower initiator SPI", zap.Stringer("peer", remote), zap.String("conn", r.owner.conn))
+		drop.post(func(now time.Time) []ike.Action { return drop.sa.Delete(now) })
+	default:
+		// The current one is still negotiating: the established one wins;
+		// the other is settled when (if) it completes.
+		set(r)
+	}
+}
+
+// supplyKey hands the DNS key (nil: none published) to an IKE SA waiting
+// for it. Without a key only a peer that authenticates with NULL can still
+// succeed: a signature then fails for want of a key.
+func supplyKey(r *saRunner, key crypto.PublicKey) {
+	r.post(func(now time.Time) []ike.Action {
+		if key == nil {
+			return r.sa.SupplyPeerKey(now, nil, errors.New("the peer publishes no key in DNS"))
+		}
+		return r.sa.SupplyPeerKey(now, key, nil)
+	})
 }
 
 // dropOwned removes from the kernel, and from list, the Child SAs that
@@ -327,12 +366,11 @@ func (a *Agent) classifyResponder(ctx context.Context, r *saRunner) {
 		if cs.ipsec() && cs.remote == remote {
 			r.owner = ikeOwner{conn: name}
 			r.setParams(cs.params())
-			if cs.sa != nil && cs.sa != r {
-				// Both ends initiated, or the peer restarted: the newer SA
-				// wins once it is up; the old one is deleted then.
-				a.log.Info("peer initiated while an IKE SA exists", zap.String("conn", name))
+			if cs.sa == nil {
+				cs.sa = r
 			}
-			cs.sa = r
+			// Else both ends initiated, or the peer restarted: settled
+			// when this SA is established (settleDuplicate).
 			return
 		}
 	}
@@ -346,7 +384,10 @@ func (a *Agent) classifyResponder(ctx context.Context, r *saRunner) {
 		switch act := act.(type) {
 		case oe.Accept:
 			r.setParams(childParams{Reqid: act.Reqid, Priority: trap.LayerBase(trap.LayerPeer), ReplayWindow: 32})
-			a.peerSA[remote] = r
+			if a.peerSA[remote] == nil {
+				a.peerSA[remote] = r
+				delete(a.peerKeys, remote) // a new negotiation: wait for a fresh lookup
+			}
 		case oe.Refuse:
 			a.log.Info("IKE from peer refused", zap.Stringer("peer", remote), zap.String("reason", act.Reason))
 			r.refuse()
@@ -369,6 +410,7 @@ func (a *Agent) groupFor(remote netip.Addr) trap.Group {
 func (a *Agent) oeIKE(ctx context.Context, act oe.Action) {
 	switch act := act.(type) {
 	case oe.Initiate:
+		delete(a.peerKeys, act.Remote)
 		cfg := a.oeTemplate(act.AllowNull)
 		cfg.InitialContact = true
 		if cfg.LocalAuth.Method != ike.AuthNull {
@@ -381,19 +423,14 @@ func (a *Agent) oeIKE(ctx context.Context, act oe.Action) {
 		}
 		a.peerSA[act.Remote] = r
 	case oe.Supply:
-		r := a.peerSA[act.Remote]
-		if r == nil {
-			return
-		}
-		// Without a key (Anonymous) only a peer that authenticates with
-		// NULL can still succeed: a signature then fails for want of a key.
-		key := act.Key
-		r.post(func(now time.Time) []ike.Action {
-			if key == nil {
-				return r.sa.SupplyPeerKey(now, nil, errors.New("the peer publishes no key in DNS"))
+		// Every IKE SA with the peer gets it: when both ends initiate at
+		// once there are two until one is settled.
+		a.peerKeys[act.Remote] = act
+		for _, r := range a.ikeio.runnersFor(act.Remote) {
+			if r.owner.peer {
+				supplyKey(r, act.Key)
 			}
-			return r.sa.SupplyPeerKey(now, key, nil)
-		})
+		}
 	case oe.Abort:
 		if r := a.peerSA[act.Remote]; r != nil {
 			delete(a.peerSA, act.Remote)

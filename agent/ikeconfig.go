@@ -12,9 +12,10 @@ import (
 )
 
 // maxProposals caps the proposals one ike=/esp= value expands to: the IKE
-// engine sends one transform of each type per proposal, and a long
-// IKE_SA_INIT risks IP fragmentation (it is not protected by RFC 7383).
-const maxProposals = 24
+// engine sends one transform of each type per proposal, and an
+// IKE_SA_INIT above the path MTU is fragmented by IP, which firewalls and
+// NATs often drop (RFC 7383 does not cover IKE_SA_INIT).
+const maxProposals = 16
 
 // ikeConfigOf builds the IKE policy of a static connection from its
 // configuration, the secrets and the host key. local and remote are the
@@ -188,12 +189,18 @@ func ikeProposalsOf(ps config.Proposals) ([]ike.IKEProposal, error) {
 		if p.AEAD() {
 			integs = []uint16{config.IntegNone}
 		}
-		for _, e := range p.Encr {
+		// The first cipher goes with every integrity and PRF choice, the
+		// others with the first of each: the full cross product of a
+		// default-style list would not fit an unfragmented IKE_SA_INIT.
+		for i, e := range p.Encr {
 			if !supportedEncr(e.ID) {
 				return nil, fmt.Errorf("%s is not implemented by oe-agent's IKE engine", wire.EncrID(e.ID))
 			}
-			for _, in := range integs {
-				for _, prf := range p.PRF {
+			for j, in := range integs {
+				for k, prf := range p.PRF {
+					if i > 0 && (j > 0 || k > 0) {
+						continue
+					}
 					out = append(out, ike.IKEProposal{Encr: wire.EncrID(e.ID), KeyBits: e.KeyLen, Integ: wire.IntegID(in), PRF: wire.PRFID(prf), DH: dh})
 				}
 			}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/oe-agent/oe-agent/agent/config"
 	"github.com/oe-agent/oe-agent/ike"
@@ -126,5 +127,34 @@ func TestIKEConfigErrors(t *testing.T) {
 	_, err := ikeConfigOf(b.Config.Conn("cam"), b, netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"))
 	if err == nil || !strings.Contains(err.Error(), "conn cam: ike=") || !strings.Contains(err.Error(), "not implemented") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestIKEConfigDefaultInitFitsMTU: with the default ike= the IKE_SA_INIT
+// request stays below 1280 octets (the IPv6 minimum MTU), so it is never
+// IP-fragmented.
+func TestIKEConfigDefaultInitFitsMTU(t *testing.T) {
+	b := loadBundle(t, setup+`conn d
+	left=192.0.2.1
+	right=192.0.2.2
+	authby=secret
+	auto=add
+`, `192.0.2.1 192.0.2.2 : PSK "a secret that is long enough"`+"\n")
+	cfg, err := ikeConfigOf(b.Config.Conn("d"), b, netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	disp, err := ike.NewDispatcher(ike.DispatcherConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, acts, err := disp.Initiate(time.Now(), cfg, netip.MustParseAddrPort("192.0.2.1:500"), netip.MustParseAddrPort("192.0.2.2:500"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range acts {
+		if s, ok := a.(ike.Send); ok && len(s.Data)+28 > 1280 {
+			t.Errorf("IKE_SA_INIT of %d octets (%d proposals) would be fragmented", len(s.Data), len(cfg.IKEProposals))
+		}
 	}
 }

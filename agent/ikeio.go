@@ -57,6 +57,7 @@ type saRunner struct {
 	initiator   bool
 	established bool
 	classified  bool
+	spiI        uint64 // the IKE SA's initiator SPI, once established
 }
 
 // ikeOwner says whom an IKE SA serves.
@@ -74,6 +75,19 @@ func (io *ikeIO) runner(sa *ike.SA) *saRunner {
 		io.sas[sa] = r
 	}
 	return r
+}
+
+// runnersFor lists the IKE SAs with a peer address.
+func (io *ikeIO) runnersFor(remote netip.Addr) []*saRunner {
+	io.mu.Lock()
+	defer io.mu.Unlock()
+	var out []*saRunner
+	for sa, r := range io.sas {
+		if sa.Remote().Addr().Unmap() == remote {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func (io *ikeIO) forget(sa *ike.SA) {

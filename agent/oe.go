@@ -10,6 +10,8 @@ import (
 	"github.com/oe-agent/oe-agent/agent/api"
 	"github.com/oe-agent/oe-agent/agent/config"
 	"github.com/oe-agent/oe-agent/dnskeys"
+	"github.com/oe-agent/oe-agent/ike"
+	"github.com/oe-agent/oe-agent/ike/wire"
 	"github.com/oe-agent/oe-agent/oe"
 	"github.com/oe-agent/oe-agent/trap"
 	"github.com/oe-agent/oe-agent/xfrm"
@@ -17,10 +19,94 @@ import (
 
 // oeConfigOf maps config setup to the OE engine's settings.
 func oeConfigOf(s config.Setup) oe.Config {
+	idle := s.OEIdleTimeout
+	if idle == 0 {
+		idle = -1 // oe-idle-timeout=0: never
+	}
 	return oe.Config{
 		ShuntLifetime:        s.OEShuntLifetime,
+		IdleTimeout:          idle,
 		AuthNull:             s.OEAuthNull,
 		PassWhileNegotiating: s.OENegotiationShunt == config.ShuntPass,
+	}
+}
+
+// peerUse is what the last activity poll saw of an OE peer's SAs.
+type peerUse struct {
+	bytes map[xfrm.SAID]uint64
+}
+
+// activityInterval is how often the SA counters are read for idle expiry:
+// a quarter of oe-idle-timeout, between 1 s and 30 s.
+func activityInterval(s config.Setup) time.Duration {
+	if s.OEIdleTimeout <= 0 {
+		return 30 * time.Second
+	}
+	return min(max(s.OEIdleTimeout/4, time.Second), 30*time.Second)
+}
+
+// pollActivity reads the kernel's counters of the OE peers' SAs and tells
+// the engine when each peer last had traffic, for idle expiry. The kernel
+// records only an SA's first use, so an SA whose byte count grew since the
+// previous poll (or a new SA that carried anything) counts as used now.
+func (a *Agent) pollActivity(ctx context.Context) {
+	if a.oe == nil {
+		return
+	}
+	if a.peerUse == nil {
+		a.peerUse = map[netip.Addr]*peerUse{}
+	}
+	for remote := range a.peerUse {
+		if len(a.peerChildren[remote]) == 0 {
+			delete(a.peerUse, remote)
+		}
+	}
+	if len(a.peerChildren) == 0 {
+		return
+	}
+	counters := a.saCounters(ctx)
+	now := a.now()
+	var acts []oe.Action
+	for remote, children := range a.peerChildren {
+		if len(children) == 0 {
+			continue
+		}
+		prev := a.peerUse[remote]
+		cur := &peerUse{bytes: map[xfrm.SAID]uint64{}}
+		used := false
+		for _, c := range children {
+			for _, id := range childSAIDs(c.child) {
+				b := counters[id].Bytes
+				cur.bytes[id] = b
+				var before uint64 // a new SA (first poll, rekey) starts at 0
+				if prev != nil {
+					before = prev.bytes[id]
+				}
+				used = used || b > before
+			}
+		}
+		a.peerUse[remote] = cur
+		ev := oe.Activity{Remote: remote}
+		if used {
+			ev.LastUsed = now
+		}
+		acts = append(acts, a.oe.Handle(now, ev)...)
+	}
+	if len(acts) > 0 {
+		a.runOE(ctx, acts)
+	}
+}
+
+// childSAIDs are the kernel IDs of a Child SA's inbound and outbound SAs,
+// as saCounters keys them.
+func childSAIDs(ch ike.ChildSA) [2]xfrm.SAID {
+	proto := xfrm.ProtoESP
+	if ch.Protocol == wire.ProtocolAH {
+		proto = xfrm.ProtoAH
+	}
+	return [2]xfrm.SAID{
+		{Dst: ch.Local, Proto: proto, SPI: ch.InboundSPI},
+		{Dst: ch.Remote, Proto: proto, SPI: ch.OutboundSPI},
 	}
 }
 
@@ -108,6 +194,40 @@ func (a *Agent) kickTrap(ctx context.Context, remote netip.Addr) {
 				a.log.Debug("cannot kick trap", zap.Stringer("policy", e.Policy), zap.Error(err))
 			}
 		}
+	}
+}
+
+// replayPendingAcquires starts OE for the flows whose ACQUIRE an earlier
+// run received and never answered (it was killed): the kernel keeps the
+// larval state of that ACQUIRE for net.core.xfrm_acq_expires (30 s by
+// default) and sends no new ACQUIRE for the flow meanwhile, so its packets
+// would wait, or be dropped, until then. Each larval state of a group trap
+// is handled as the ACQUIRE it stands for. It runs once, at start, once
+// IKE is up.
+func (a *Agent) replayPendingAcquires(ctx context.Context) {
+	if a.oe == nil {
+		return
+	}
+	sas, err := a.kernel.States(ctx)
+	if err != nil {
+		a.log.Warn("cannot list pending acquires", zap.Error(err))
+		return
+	}
+	for _, sa := range sas {
+		if sa.SPI != 0 || !sa.Src.IsValid() || !sa.Dst.IsValid() {
+			continue
+		}
+		if _, ok := trap.GroupOfReqid(sa.Reqid); !ok {
+			continue
+		}
+		sel := sa.Selector
+		if !sel.Src.IsValid() || !sel.Dst.IsValid() {
+			sel = hostSelector(sa.Src, sa.Dst)
+		}
+		a.log.Info("ACQUIRE left pending by an earlier run: negotiating", zap.Stringer("remote", sel.Dst.Addr()))
+		a.counters.Acquires++
+		a.acquire(ctx, &xfrm.Acquire{Src: sa.Src, Dst: sa.Dst, Proto: sa.Proto, Selector: sel,
+			Templates: []xfrm.Template{{Src: sa.Src, Dst: sa.Dst, Proto: sa.Proto, Reqid: sa.Reqid}}})
 	}
 }
 

@@ -60,6 +60,9 @@ func (a *Agent) doReload(ctx context.Context) (*api.ReloadResult, error) {
 	}
 	a.conns, a.order = conns, order
 	set, err := a.desiredPolicies(b)
+	if err == nil {
+		err = checkPeers(conns, order)
+	}
 	if err != nil {
 		a.conns, a.order, a.reqids = oldConns, oldOrder, oldReqids
 		a.lastErr = err.Error()

@@ -49,6 +49,8 @@
 //	oe-shunt-lifetime=DURATION    how long a failed OE peer is not retried (15m)
 //	oe-negotiation-shunt=hold|pass|drop   packets while OE negotiates (hold)
 //	oe-policy-dir=DIR             policy group files (/etc/oe-agent/policies)
+//	oe-idle-timeout=DURATION      delete OE SAs idle this long, 0 never (10m)
+//	oe-sa-lifetime=DURATION       rekey OE Child SAs after this long (1h)
 //	dns-resolvers=ADDR[:PORT],... IPSECKEY resolvers (%resolvconf: /etc/resolv.conf)
 //	dnssec-anchors=FILE,...       trust anchors (/usr/share/dns/root.key)
 //	logformat=console|json  loglevel=debug|info|warn|error

@@ -69,6 +69,12 @@ type Setup struct {
 	OENegotiationShunt Shunt
 	// OEPolicyDir holds the policy group files (oe-policy-dir=).
 	OEPolicyDir string
+	// OEIdleTimeout deletes an OE SA that carried no traffic for this long
+	// and puts the trap back (oe-idle-timeout=, default 10m; 0 never).
+	OEIdleTimeout time.Duration
+	// OESALifetime is when an OE Child SA is rekeyed (oe-sa-lifetime=,
+	// default 1h; libreswan's salifetime for OE conns is 8h).
+	OESALifetime time.Duration
 
 	// DNSResolvers are the recursive resolvers used for IPSECKEY lookups
 	// (dns-resolvers=); empty means those of /etc/resolv.conf.
@@ -95,6 +101,8 @@ func DefaultSetup() Setup {
 		OEShuntLifetime:    15 * time.Minute,
 		OENegotiationShunt: ShuntHold,
 		OEPolicyDir:        DefaultPolicyDir,
+		OEIdleTimeout:      10 * time.Minute,
+		OESALifetime:       time.Hour,
 		DNSSECAnchors:      []string{DefaultRootKey},
 		LogFormat:          LogConsole,
 		LogLevel:           LogInfo,
@@ -124,7 +132,37 @@ var setupKeys = map[string]func(s *Setup, v string, file string) error{
 		return nil
 	},
 	"oe-negotiation-shunt": func(s *Setup, v, _ string) (err error) { s.OENegotiationShunt, err = parseEnum(v, shuntNames); return },
-	"oe-policy-dir":        func(s *Setup, v, f string) error { s.OEPolicyDir = resolvePath(f, v); return nil },
+	"oe-idle-timeout": func(s *Setup, v, _ string) error {
+		d, err := ParseDuration(v)
+		switch {
+		case err != nil:
+			return err
+		case d == 0:
+			// Idle SAs stay until they expire or the peer deletes them.
+		case d < 5*time.Second:
+			// The agent samples SA counters every few seconds.
+			return fmt.Errorf("%s is too short (at least 5s, or 0 to never delete idle SAs)", v)
+		case d > 7*24*time.Hour:
+			return fmt.Errorf("%s is too long (at most 7d, or 0 to never delete idle SAs)", v)
+		}
+		s.OEIdleTimeout = d
+		return nil
+	},
+	"oe-sa-lifetime": func(s *Setup, v, _ string) error {
+		d, err := ParseDuration(v)
+		switch {
+		case err != nil:
+			return err
+		case d < 10*time.Second:
+			// A rekey must complete well within a lifetime.
+			return fmt.Errorf("%s is too short (at least 10s)", v)
+		case d > 24*time.Hour:
+			return fmt.Errorf("%s is too long (at most 1d)", v)
+		}
+		s.OESALifetime = d
+		return nil
+	},
+	"oe-policy-dir": func(s *Setup, v, f string) error { s.OEPolicyDir = resolvePath(f, v); return nil },
 	"dns-resolvers": func(s *Setup, v, _ string) (err error) {
 		s.DNSResolvers, err = parseResolvers(v)
 		return
@@ -233,6 +271,8 @@ func fmtSetup(w *strings.Builder, s *Setup) {
 	kv("oe-shunt-lifetime", FormatDuration(s.OEShuntLifetime))
 	kv("oe-negotiation-shunt", s.OENegotiationShunt.String())
 	kv("oe-policy-dir", s.OEPolicyDir)
+	kv("oe-idle-timeout", FormatDuration(s.OEIdleTimeout))
+	kv("oe-sa-lifetime", FormatDuration(s.OESALifetime))
 	if len(s.DNSResolvers) == 0 {
 		kv("dns-resolvers", "%resolvconf")
 	} else {

@@ -12,9 +12,11 @@ import (
 	"github.com/oe-agent/oe-agent/internal/testenv"
 )
 
-// capture records the IP packets seen on one interface of a namespace,
-// with an AF_PACKET socket (what tcpdump uses), to prove what crossed the
-// wire.
+// capture records the IP packets a namespace sends on one interface, with
+// an AF_PACKET socket (what tcpdump uses), to prove what crossed the wire.
+// Only outgoing frames count: the kernel re-injects decrypted tunnel-mode
+// packets on the receiving interface, where a capture would see cleartext
+// that never crossed the wire. Capture both ends to see both directions.
 type capture struct {
 	fd   int
 	mu   sync.Mutex
@@ -25,6 +27,7 @@ type capture struct {
 // packet is one captured IP packet.
 type packet struct {
 	proto uint8 // IPv4 protocol or IPv6 next header
+	frag  bool  // a non-first IPv4 fragment: no transport header
 	src   net.IP
 	dst   net.IP
 	dport uint16 // UDP/TCP destination port, or 0
@@ -32,6 +35,9 @@ type packet struct {
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// packetOutgoing is PACKET_OUTGOING from linux/if_packet.h.
+const packetOutgoing = 4
 
 func startCapture(t testing.TB, ns *testenv.Netns, ifname string) *capture {
 	t.Helper()
@@ -70,8 +76,11 @@ func (c *capture) loop() {
 			return
 		default:
 		}
-		n, _, err := syscall.Recvfrom(c.fd, buf, 0)
+		n, from, err := syscall.Recvfrom(c.fd, buf, 0)
 		if err != nil || n < 14 {
+			continue
+		}
+		if ll, ok := from.(*syscall.SockaddrLinklayer); !ok || ll.Pkttype != packetOutgoing {
 			continue
 		}
 		if p, ok := parseFrame(buf[:n]); ok {
@@ -94,6 +103,7 @@ func parseFrame(f []byte) (packet, bool) {
 		}
 		ihl := int(ipb[0]&0x0f) * 4
 		p.proto, p.src, p.dst = ipb[9], net.IP(ipb[12:16]), net.IP(ipb[16:20])
+		p.frag = binary.BigEndian.Uint16(ipb[6:8])&0x1fff != 0
 		if len(ipb) >= ihl {
 			l4 = ipb[ihl:]
 		}
@@ -106,7 +116,7 @@ func parseFrame(f []byte) (packet, bool) {
 	default:
 		return p, false
 	}
-	if (p.proto == 6 || p.proto == 17) && len(l4) >= 4 {
+	if (p.proto == 6 || p.proto == 17) && len(l4) >= 4 && !p.frag {
 		p.dport = binary.BigEndian.Uint16(l4[2:4])
 	}
 	p.data = ipb
@@ -131,6 +141,16 @@ func (c *capture) packets() []packet {
 	return append([]packet(nil), c.pkts...)
 }
 
+// merge returns the packets of several captures.
+func merge(cs ...*capture) *capture {
+	out := &capture{done: make(chan struct{})}
+	close(out.done)
+	for _, c := range cs {
+		out.pkts = append(out.pkts, c.packets()...)
+	}
+	return out
+}
+
 // assertOnlyESP fails if a packet other than ESP (50) or IKE (UDP 500/4500)
 // crossed, or if any packet carries the cleartext marker; it returns the
 // number of ESP packets.
@@ -147,7 +167,7 @@ func (c *capture) assertOnlyESP(t testing.TB, marker string) int {
 		case p.proto == 17 && (p.dport == 500 || p.dport == 4500):
 		case p.proto == 58: // ICMPv6 neighbour discovery
 		default:
-			t.Errorf("unexpected packet on the wire: proto %d %s -> %s port %d", p.proto, p.src, p.dst, p.dport)
+			t.Errorf("unexpected packet on the wire: proto %d %s -> %s port %d, %d bytes, fragment %v: % x", p.proto, p.src, p.dst, p.dport, len(p.data), p.frag, p.data[:min(len(p.data), 48)])
 		}
 	}
 	if esp == 0 {

@@ -67,10 +67,16 @@ func (l *lockedBuffer) String() string {
 }
 
 // newDaemon writes conf (with @DIR@ replaced by the daemon's folder) and
-// secrets, and starts oe-agentd in ns.
-func newDaemon(t testing.TB, ns *testenv.Netns, conf, secrets string) *daemon {
+// secrets, and starts oe-agentd in ns. files are written into the folder
+// first (name to content, mode 0600), e.g. a hostkey.pem.
+func newDaemon(t testing.TB, ns *testenv.Netns, conf, secrets string, files ...map[string][]byte) *daemon {
 	t.Helper()
 	dir := t.TempDir()
+	for _, fs := range files {
+		for name, data := range fs {
+			write(t, filepath.Join(dir, name), string(data), 0o600)
+		}
+	}
 	d := &daemon{t: t, ns: ns, dir: dir, socket: filepath.Join(dir, "ctl.sock"), log: &lockedBuffer{}}
 	write(t, filepath.Join(dir, "oe-agent.conf"), strings.ReplaceAll(conf, "@DIR@", dir), 0o644)
 	write(t, filepath.Join(dir, "secrets"), secrets, 0o600)
@@ -91,6 +97,13 @@ func write(t testing.TB, path, text string, mode os.FileMode) {
 	if err := os.WriteFile(path, []byte(text), mode); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// reconfigure rewrites the configuration and reloads it through oectl.
+func (d *daemon) reconfigure(conf string) string {
+	d.t.Helper()
+	write(d.t, filepath.Join(d.dir, "oe-agent.conf"), strings.ReplaceAll(conf, "@DIR@", d.dir), 0o644)
+	return d.oectl("reload")
 }
 
 func (d *daemon) start() {
@@ -180,6 +193,12 @@ func (d *daemon) oectl(args ...string) string {
 // server.
 func tcpEcho(t testing.TB, client, server *testenv.Netns, addr, payload string) {
 	t.Helper()
+	tcpEchoFrom(t, client, server, "", addr, payload)
+}
+
+// tcpEchoFrom is tcpEcho from a given source address ("" for any).
+func tcpEchoFrom(t testing.TB, client, server *testenv.Netns, src, addr, payload string) {
+	t.Helper()
 	var ln net.Listener
 	if err := server.Do(func() (err error) { ln, err = net.Listen("tcp", addr); return err }); err != nil {
 		t.Fatal(err)
@@ -194,7 +213,11 @@ func tcpEcho(t testing.TB, client, server *testenv.Netns, addr, payload string) 
 		io.Copy(c, c)
 	}()
 	var conn net.Conn
-	if err := client.Do(func() (err error) { conn, err = net.DialTimeout("tcp", addr, 10*time.Second); return err }); err != nil {
+	d := net.Dialer{Timeout: 20 * time.Second}
+	if src != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(src)}
+	}
+	if err := client.Do(func() (err error) { conn, err = d.Dial("tcp", addr); return err }); err != nil {
 		t.Fatalf("dial %s: %v", addr, err)
 	}
 	defer conn.Close()

@@ -45,11 +45,12 @@ func TestVMStaticTransportPSK(t *testing.T) {
 	if len(wc.Children) == 0 || len(ec.Children) == 0 || wc.Children[0].SPIOut != ec.Children[0].SPIIn {
 		t.Fatalf("SPIs do not pair: west %+v east %+v", wc.Children, ec.Children)
 	}
-	cap := startCapture(t, east, "eth0")
+	capW, capE := startCapture(t, west, "eth0"), startCapture(t, east, "eth0")
 	tcpEcho(t, west, east, "192.0.2.2:7001", "MARKER-static-transport")
 	time.Sleep(300 * time.Millisecond)
-	cap.stop()
-	if n := cap.assertOnlyESP(t, "MARKER-static-transport"); n < 4 {
+	capW.stop()
+	capE.stop()
+	if n := merge(capW, capE).assertOnlyESP(t, "MARKER-static-transport"); n < 4 {
 		t.Errorf("only %d ESP packets for a TCP round trip", n)
 	}
 	before := w.conn("host").Children[0]

@@ -100,7 +100,7 @@ func cmdReload(ctx context.Context, c *client.Client, args []string) error {
 		names []string
 	}{{"added", r.Added}, {"removed", r.Removed}, {"changed", r.Changed}, {"unchanged", r.Unchanged}} {
 		if len(l.names) > 0 {
-			fmt.Fprintf(Stdout, "%-9s %s\n", l.what+":", strings.Join(l.names, ", "))
+			fmt.Fprintf(Stdout, "%-10s %s\n", l.what+":", strings.Join(l.names, ", "))
 		}
 	}
 	if len(r.Added)+len(r.Removed)+len(r.Changed) == 0 {
