@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -69,5 +71,34 @@ func TestVMStaticTransportPSK(t *testing.T) {
 		if st := ns.Run(t, "ip", "xfrm", "state"); strings.Contains(st, "proto esp") {
 			t.Errorf("%s: SAs left after down:\n%s", ns.Name, st)
 		}
+	}
+
+	// SIGTERM removes the agent's own policies and nothing else; after a
+	// kill -9, oe-agentd --cleanup (ExecStopPost=) does the same.
+	foreign := []string{"ip", "xfrm", "policy", "add", "src", "192.0.2.1/32", "dst", "198.51.100.9/32", "dir", "out", "priority", "100", "action", "block"}
+	west.Run(t, foreign...)
+	east.Run(t, foreign...)
+	w.oectl("up", "host")
+	w.waitConn("host", "up", 60*time.Second)
+	w.stop(syscall.SIGTERM)
+	assertOnlyForeign(t, west)
+	e.stop(syscall.SIGKILL)
+	if pol := east.Run(t, "ip", "xfrm", "policy"); strings.Count(pol, "dir ") < 2 {
+		t.Errorf("%s: kill -9 should leave the agent's policies in place:\n%s", east.Name, pol)
+	}
+	east.Run(t, filepath.Join(binDir(t), "oe-agentd"), "--cleanup")
+	assertOnlyForeign(t, east)
+}
+
+// assertOnlyForeign checks that ns holds no SA and only the foreign block
+// policy the test installed.
+func assertOnlyForeign(t *testing.T, ns *testenv.Netns) {
+	t.Helper()
+	if st := ns.Run(t, "ip", "xfrm", "state"); strings.TrimSpace(st) != "" {
+		t.Errorf("%s: SAs left:\n%s", ns.Name, st)
+	}
+	pol := ns.Run(t, "ip", "xfrm", "policy")
+	if !strings.Contains(pol, "dst 198.51.100.9/32") || strings.Count(pol, "dir ") != 1 {
+		t.Errorf("%s: want exactly the foreign policy left, have:\n%s", ns.Name, pol)
 	}
 }
