@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oe-agent/oe-agent/agent/api"
 	"github.com/oe-agent/oe-agent/internal/testenv"
 )
 
@@ -78,5 +79,50 @@ func TestVMAgentHoldAndKill9(t *testing.T) {
 	c.AssertNoCleartext(t, marker)
 	if n := sink.Count(); n != 0 {
 		t.Errorf("east received %d datagrams with west's agent dead", n)
+	}
+}
+
+// TestVMRigTwoAgents runs the rig with agents on west and east (the OE
+// scenario's setup) and cross-checks its instruments against each other:
+// the capture must see the Child SA's SPIs that the agents report, only
+// ESP and IKE between the two hosts, and never the cleartext; the sink
+// must count what the kernel counters say arrived. The flow's losses and
+// first delivery are logged, not asserted: that is the scenarios' job.
+func TestVMRigTwoAgents(t *testing.T) {
+	testenv.RequireVM(t)
+	t.Parallel()
+	w := NewWorld(t, Options{})
+	c := w.Net.StartCapture(t)
+	west := w.StartAgent(t, w.West, AgentConfig{})
+	east := w.StartAgent(t, w.East, AgentConfig{})
+	marker := NewMarker()
+	sink := w.East.ListenUDP(t, netip.AddrPortFrom(w.East.Addr4, 7000), marker)
+	flow := w.West.SendUDP(t, w.West.Addr4, sink.Addr, marker, Burst{Count: 100, Interval: 10 * time.Millisecond})
+	wp := west.WaitPeer(t, w.East.Addr4, 60*time.Second, api.StateUp)
+	ep := east.WaitPeer(t, w.West.Addr4, 30*time.Second, api.StateUp)
+	sink.WaitCount(100, 5*time.Second)
+	t.Logf("west -> east, 100 datagrams every 10 ms from the first packet: %s", sink.Report(flow))
+	c.Stop()
+	c.AssertNoCleartext(t, marker)
+	c.AssertOnly(t, w.West, w.East, OEKinds...)
+	if len(wp.Children) == 0 || len(ep.Children) == 0 {
+		t.Fatalf("peers up without Child SAs: west %s east %s", jsonOf(wp), jsonOf(ep))
+	}
+	out := wp.Children[0].SPIOut
+	if ep.Children[0].SPIIn != out {
+		t.Errorf("west's outbound SPI %#x is not east's inbound SPI %#x", out, ep.Children[0].SPIIn)
+	}
+	esp := c.Filter(func(p *Packet) bool { return p.Kind == KindESP && p.Src == w.West.Addr4 && p.Dst == w.East.Addr4 })
+	for _, p := range esp {
+		if p.SPI != out {
+			t.Errorf("ESP west -> east with SPI %#x, the agents report %#x: %s", p.SPI, out, p)
+			break
+		}
+	}
+	// East's kernel counted every datagram the sink got (status is
+	// read after the flow ended).
+	ep = east.Peer(t, w.West.Addr4)
+	if got := sink.Count(); ep.Children[0].PacketsIn < uint64(got) || len(esp) < got {
+		t.Errorf("sink got %d datagrams, east's SA counted %d packets in, the capture %d ESP packets", got, ep.Children[0].PacketsIn, len(esp))
 	}
 }
