@@ -5,13 +5,16 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -50,6 +53,11 @@ const peerLogEnv = "OE_INTEROP_PEERLOG"
 func TestVMInterop(t *testing.T) {
 	testenv.RequireVM(t)
 	warm := warmUpKernel(t)
+	t.Cleanup(func() {
+		if libreswanHostKey.dir != "" {
+			os.RemoveAll(libreswanHostKey.dir)
+		}
+	})
 	// At most maxStarting cases set up namespaces and start their peer
 	// daemon at a time: a storm of start-ups in the emulated guest made
 	// charon miss internal/peers' 20 s start-up limit.
@@ -399,6 +407,52 @@ func (p libreswanPeer) deleteIKE(t *testing.T)  { p.ls.Whack(t, "--name", "c", "
 
 var ckaidLine = regexp.MustCompile(`^[0-9a-f]+$`)
 
+// libreswanHostKey is the RSA host key of every libreswan case: generating
+// one in NSS costs most of a minute of the emulated CPU, so the first case
+// generates it and later cases get a copy of its NSS database.
+var libreswanHostKey sharedHostKey
+
+type sharedHostKey struct {
+	once        sync.Once
+	dir         string // copy of the NSS database holding the key
+	ckaid, pub  string
+	generateErr error
+}
+
+// install puts the shared host key into ls's NSS database and returns its
+// CKAID and public key.
+func (h *sharedHostKey) install(t *testing.T, ls *peers.Libreswan) (ckaid, pub string) {
+	t.Helper()
+	nss := filepath.Join(ls.Dir, "nss")
+	first := false
+	h.once.Do(func() {
+		first = true
+		h.generateErr = errors.New("host key generation failed in another case")
+		h.ckaid, h.pub = ls.NewHostKey(t)
+		dir, err := os.MkdirTemp("", "oe-interop-nss")
+		if err != nil {
+			t.Fatal(err)
+		}
+		run(t, "cp", filepath.Join(nss, "cert9.db"), filepath.Join(nss, "key4.db"), dir)
+		h.dir, h.generateErr = dir, nil
+	})
+	if h.generateErr != nil {
+		t.Fatal(h.generateErr)
+	}
+	if !first {
+		// Only the databases: pkcs11.txt names its own directory.
+		run(t, "cp", filepath.Join(h.dir, "cert9.db"), filepath.Join(h.dir, "key4.db"), nss)
+	}
+	return h.ckaid, h.pub
+}
+
+func run(t *testing.T, args ...string) {
+	t.Helper()
+	if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %v\n%s", args, err, out)
+	}
+}
+
 // startLibreswan starts pluto in ns with one transport-mode connection to
 // us, and returns its control and its public key (RSA only).
 func startLibreswan(t *testing.T, ns *testenv.Netns, auth authKind, s suite, ourKey *rsa.PrivateKey) (peerControl, *rsa.PublicKey) {
@@ -407,7 +461,7 @@ func startLibreswan(t *testing.T, ns *testenv.Netns, auth authKind, s suite, our
 	secrets := fmt.Sprintf("192.0.2.2 192.0.2.1 : PSK %q\n", testPSK)
 	var pub *rsa.PublicKey
 	if auth == authRSA {
-		ckaid, key := ls.NewHostKey(t)
+		ckaid, key := libreswanHostKey.install(t, ls)
 		if !ckaidLine.MatchString(ckaid) {
 			t.Fatalf("ckaid %q", ckaid)
 		}
@@ -443,6 +497,9 @@ conn c
 // crypto templates, which took over 30 s under emulation: long enough for
 // a peer's larval SPI reservation (net.core.xfrm_acq_expires) to expire
 // during its first negotiation if it happened then.
+// warmUpLimit bounds the warm-up.
+const warmUpLimit = 5 * time.Minute
+
 func warmUpKernel(t *testing.T) func(*testing.T) {
 	t.Helper()
 	start := time.Now()
@@ -463,7 +520,18 @@ func warmUpKernel(t *testing.T) func(*testing.T) {
 		} {
 			sa.Src, sa.Dst, sa.Proto, sa.Mode = oursAddr, peerAddr, xfrm.ProtoESP, xfrm.ModeTransport
 			sa.SPI, sa.Reqid = 0x1000+uint32(i), xfrm.ReqidMin
-			if werr = nl.AddState(ctx, sa); werr != nil {
+			// While other packages' tests load modules too, the
+			// kernel's wait for an algorithm being instantiated
+			// can time out (ENOSYS, "crypto module missing");
+			// the module arrives later.
+			for deadline := time.Now().Add(warmUpLimit); ; {
+				werr = nl.AddState(ctx, sa)
+				if werr == nil || !errors.Is(werr, unix.ENOSYS) || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(time.Second)
+			}
+			if werr != nil {
 				return
 			}
 			if werr = nl.DeleteState(ctx, sa.ID()); werr != nil {
