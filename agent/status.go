@@ -29,6 +29,15 @@ func (a *Agent) status(ctx context.Context) *api.Status {
 	if st.Peers == nil {
 		st.Peers = []api.Peer{}
 	}
+	if p := a.bundle.Policies; p != nil && a.bundle.Config.Setup.OE {
+		for _, g := range config.Groups {
+			pg := api.PolicyGroup{Name: g.String(), Prefixes: []string{}}
+			for _, e := range p.Groups[g] {
+				pg.Prefixes = append(pg.Prefixes, e.String())
+			}
+			st.Groups = append(st.Groups, pg)
+		}
+	}
 	if a.oe != nil {
 		c := a.oe.Counters()
 		st.Counters.Negotiations += c.Negotiations
