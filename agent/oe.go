@@ -28,6 +28,8 @@ func oeConfigOf(s config.Setup) oe.Config {
 		IdleTimeout:          idle,
 		AuthNull:             s.OEAuthNull,
 		PassWhileNegotiating: s.OENegotiationShunt == config.ShuntPass,
+		MaxNegotiations:      s.OEMaxNegotiations,
+		MaxPeers:             s.OEMaxPeers,
 	}
 }
 

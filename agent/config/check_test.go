@@ -42,12 +42,12 @@ func TestLoadBundleErrors(t *testing.T) {
 		{"no secrets file: the PSK conn has no key", func(m map[string][]byte) {
 			delete(m, "etc/oe-agent/oe-agent.secrets")
 		}, []string{
-			`/etc/oe-agent/oe-agent.conf:89: conn psk: authby=secret but /etc/oe-agent/oe-agent.secrets has no PSK for 192.0.2.1 and user@example.org`,
+			`/etc/oe-agent/oe-agent.conf:91: conn psk: authby=secret but /etc/oe-agent/oe-agent.secrets has no PSK for 192.0.2.1 and user@example.org`,
 		}},
 		{"no host key: an end without a public key has no private key", func(m map[string][]byte) {
 			delete(m, "etc/oe-agent/hostkey.pem")
 		}, []string{
-			`/etc/oe-agent/oe-agent.conf:40: conn host-host: eddsa authentication of 192.0.2.1 needs a private key: a matching host key or an EDDSA entry in /etc/oe-agent/oe-agent.secrets`,
+			`/etc/oe-agent/oe-agent.conf:42: conn host-host: eddsa authentication of 192.0.2.1 needs a private key: a matching host key or an EDDSA entry in /etc/oe-agent/oe-agent.secrets`,
 		}},
 		{"errors in several files are all reported", func(m map[string][]byte) {
 			m["etc/oe-agent/oe-agent.secrets"] = []byte("@a PSK \"x\"\n")
@@ -121,7 +121,7 @@ func TestBundleWarnings(t *testing.T) {
 	}
 	want := []string{
 		`/etc/oe-agent/oe-agent.conf:4: config setup: oe=no: the 7 entries of the policy group files in /etc/oe-agent/policies are ignored`,
-		`/etc/oe-agent/oe-agent.conf:118: conn private-or-clear: in libreswan a conn named "private-or-clear" defines an OE group; in oe-agent it is an ordinary conn (OE groups are the files in /etc/oe-agent/policies)`,
+		`/etc/oe-agent/oe-agent.conf:120: conn private-or-clear: in libreswan a conn named "private-or-clear" defines an OE group; in oe-agent it is an ordinary conn (OE groups are the files in /etc/oe-agent/policies)`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

@@ -51,6 +51,8 @@
 //	oe-policy-dir=DIR             policy group files (/etc/oe-agent/policies)
 //	oe-idle-timeout=DURATION      delete OE SAs idle this long, 0 never (10m)
 //	oe-sa-lifetime=DURATION       rekey OE Child SAs after this long (1h)
+//	oe-max-negotiations=N         OE negotiations at once; beyond, failure shunt (64)
+//	oe-max-peers=N                OE peers known at once; beyond, failure shunt (4096)
 //	dns-resolvers=ADDR[:PORT],... IPSECKEY resolvers (%resolvconf: /etc/resolv.conf)
 //	dnssec-anchors=FILE,...       trust anchors (/usr/share/dns/root.key)
 //	logformat=console|json  loglevel=debug|info|warn|error

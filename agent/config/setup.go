@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -75,6 +76,15 @@ type Setup struct {
 	// OESALifetime is when an OE Child SA is rekeyed (oe-sa-lifetime=,
 	// default 1h; libreswan's salifetime for OE conns is 8h).
 	OESALifetime time.Duration
+	// OEMaxNegotiations bounds the OE negotiations in progress at once
+	// (oe-max-negotiations=, default 64). A first packet to a new peer
+	// beyond it gets the group's failure shunt for a minute (clear for
+	// private-or-clear, drop for private), and an IKE_SA_INIT from a new
+	// peer is refused.
+	OEMaxNegotiations int
+	// OEMaxPeers bounds the OE peers known at once, with an SA, a shunt
+	// or a negotiation (oe-max-peers=, default 4096); overflow as above.
+	OEMaxPeers int
 
 	// DNSResolvers are the recursive resolvers used for IPSECKEY lookups
 	// (dns-resolvers=); empty means those of /etc/resolv.conf.
@@ -103,6 +113,8 @@ func DefaultSetup() Setup {
 		OEPolicyDir:        DefaultPolicyDir,
 		OEIdleTimeout:      10 * time.Minute,
 		OESALifetime:       time.Hour,
+		OEMaxNegotiations:  64,
+		OEMaxPeers:         4096,
 		DNSSECAnchors:      []string{DefaultRootKey},
 		LogFormat:          LogConsole,
 		LogLevel:           LogInfo,
@@ -162,6 +174,14 @@ var setupKeys = map[string]func(s *Setup, v string, file string) error{
 		s.OESALifetime = d
 		return nil
 	},
+	"oe-max-negotiations": func(s *Setup, v, _ string) (err error) {
+		s.OEMaxNegotiations, err = parseCount(v, 1, 65536)
+		return
+	},
+	"oe-max-peers": func(s *Setup, v, _ string) (err error) {
+		s.OEMaxPeers, err = parseCount(v, 1, 1<<20)
+		return
+	},
 	"oe-policy-dir": func(s *Setup, v, f string) error { s.OEPolicyDir = resolvePath(f, v); return nil },
 	"dns-resolvers": func(s *Setup, v, _ string) (err error) {
 		s.DNSResolvers, err = parseResolvers(v)
@@ -194,6 +214,20 @@ var setupAliases = map[string]string{
 	"dnssec-rootkey-file": "dnssec-anchors", // libreswan
 	"dnssec-anchor":       "dnssec-anchors",
 	"dns-resolver":        "dns-resolvers",
+}
+
+// parseCount parses a decimal count between lo and hi.
+func parseCount(v string, lo, hi int) (int, error) {
+	n, err := strconv.Atoi(v)
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("invalid number %q", v)
+	case n < lo:
+		return 0, fmt.Errorf("%d is too small (at least %d)", n, lo)
+	case n > hi:
+		return 0, fmt.Errorf("%d is too large (at most %d)", n, hi)
+	}
+	return n, nil
 }
 
 // parseResolvers parses dns-resolvers=: addresses with optional ports
@@ -273,6 +307,8 @@ func fmtSetup(w *strings.Builder, s *Setup) {
 	kv("oe-policy-dir", s.OEPolicyDir)
 	kv("oe-idle-timeout", FormatDuration(s.OEIdleTimeout))
 	kv("oe-sa-lifetime", FormatDuration(s.OESALifetime))
+	kv("oe-max-negotiations", strconv.Itoa(s.OEMaxNegotiations))
+	kv("oe-max-peers", strconv.Itoa(s.OEMaxPeers))
 	if len(s.DNSResolvers) == 0 {
 		kv("dns-resolvers", "%resolvconf")
 	} else {

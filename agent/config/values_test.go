@@ -127,3 +127,39 @@ const (
 	hex16 = "000102030405060708090a0b0c0d0e0f"
 	hex20 = "000102030405060708090a0b0c0d0e0f10111213"
 )
+
+// TestOELimits checks oe-max-negotiations= and oe-max-peers=: their
+// defaults, accepted values and the errors for bad ones.
+func TestOELimits(t *testing.T) {
+	tests := []struct {
+		name, lines string
+		negs, peers int
+		wantErr     string
+	}{
+		{"defaults", "", 64, 4096, ""},
+		{"both set", "\toe-max-negotiations=256\n\toe-max-peers=10000\n", 256, 10000, ""},
+		{"empty means default", "\toe-max-negotiations=\n", 64, 4096, ""},
+		{"one", "\toe-max-negotiations=1\n\toe-max-peers=1\n", 1, 1, ""},
+		{"negotiations upper bound", "\toe-max-negotiations=65536\n", 65536, 4096, ""},
+		{"negotiations too many", "\toe-max-negotiations=65537\n", 0, 0, "oe-max-negotiations: 65537 is too large (at most 65536)"},
+		{"negative peers", "\toe-max-peers=-1\n", 0, 0, "oe-max-peers: -1 is too small (at least 1)"},
+		{"not decimal", "\toe-max-peers=0x100\n", 0, 0, `oe-max-peers: invalid number "0x100"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := parseString("config setup\n"+tc.lines, nil)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Setup.OEMaxNegotiations != tc.negs || cfg.Setup.OEMaxPeers != tc.peers {
+				t.Errorf("limits %d, %d; want %d, %d", cfg.Setup.OEMaxNegotiations, cfg.Setup.OEMaxPeers, tc.negs, tc.peers)
+			}
+		})
+	}
+}
