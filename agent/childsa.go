@@ -24,6 +24,11 @@ type childParams struct {
 	Priority     uint32
 	Mark         xfrm.Mark
 	ReplayWindow uint32
+	// DelayRekeyOut installs the outbound SA of a Child SA that the peer
+	// rekeyed only when the peer deletes the old one (see
+	// saRunner.install); the IKE SA must use ike.Config.ExternalRekey so
+	// that this end's own rekeys are known.
+	DelayRekeyOut bool
 }
 
 // kernelChildOf maps a negotiated Child SA to kernel objects. It is pure so

@@ -152,7 +152,11 @@ func (a *Agent) oeTemplate(allowNull bool) *ike.Config {
 		RekeyMargin:    min(5*time.Minute, s.OESALifetime/3),
 		DPDInterval:    30 * time.Second,
 		Retransmit:     ike.Retransmit{Initial: 500 * time.Millisecond, Tries: 5},
-		Logger:         a.log.Named("ike"),
+		// The agent starts rekeys itself (RekeyDue), so that it knows
+		// which rekeys the peer started: their outbound SA waits for the
+		// old one's deletion (childParams.DelayRekeyOut).
+		ExternalRekey: true,
+		Logger:        a.log.Named("ike"),
 	}
 	if hk := a.bundle.HostKey; hk != nil && hk.Signer != nil {
 		cfg.LocalAuth = ike.LocalAuth{Method: ike.AuthSignature, Signer: hk.Signer}
@@ -221,6 +225,8 @@ func (a *Agent) handleIKE(ctx context.Context, ev ikeEvent) {
 		if cs != nil {
 			cs.lastErr = act.Err.Error()
 		}
+	case ike.RekeyDue:
+		a.rekeyDue(r, act)
 	case ike.NeedPeerKey:
 		if cs != nil {
 			a.connPeerKey(ctx, r, cs, act.ID)
@@ -232,6 +238,27 @@ func (a *Agent) handleIKE(ctx context.Context, ev ikeEvent) {
 	case ike.Closed:
 		a.ikeClosed(ctx, r, cs, remote, act.Err)
 	}
+}
+
+// rekeyDue starts the rekey an SA with ExternalRekey asks for, noting a
+// Child SA's as this end's own (see saRunner.install).
+func (a *Agent) rekeyDue(r *saRunner, due ike.RekeyDue) {
+	if !due.IKE {
+		r.markOwnRekey(due.ChildSPI)
+	}
+	r.post(func(now time.Time) []ike.Action {
+		var acts []ike.Action
+		var err error
+		if due.IKE {
+			acts, err = r.sa.RekeyIKE(now)
+		} else {
+			acts, err = r.sa.RekeyChild(now, due.ChildSPI)
+		}
+		if err != nil {
+			r.io.log.Info("rekey not started", zap.Stringer("ike_sa", r.sa), zap.Uint32("child", due.ChildSPI), zap.Error(err))
+		}
+		return acts
+	})
 }
 
 // ikeClosed updates a conn or peer whose IKE SA is gone.
@@ -383,7 +410,7 @@ func (a *Agent) classifyResponder(ctx context.Context, r *saRunner) {
 	for _, act := range a.oe.Handle(a.now(), oe.Inbound{Local: local, Remote: remote, Group: g}) {
 		switch act := act.(type) {
 		case oe.Accept:
-			r.setParams(childParams{Reqid: act.Reqid, Priority: trap.LayerBase(trap.LayerPeer), ReplayWindow: 32})
+			r.setParams(childParams{Reqid: act.Reqid, Priority: trap.LayerBase(trap.LayerPeer), ReplayWindow: 32, DelayRekeyOut: true})
 			if a.peerSA[remote] == nil {
 				a.peerSA[remote] = r
 				delete(a.peerKeys, remote) // a new negotiation: wait for a fresh lookup
@@ -416,7 +443,7 @@ func (a *Agent) oeIKE(ctx context.Context, act oe.Action) {
 		if cfg.LocalAuth.Method != ike.AuthNull {
 			cfg.LocalID = ike.AddrID(act.Local)
 		}
-		r, err := a.initiateSA(cfg, act.Local, act.Remote, childParams{Reqid: act.Reqid, Priority: trap.LayerBase(trap.LayerPeer), ReplayWindow: 32}, ikeOwner{peer: true})
+		r, err := a.initiateSA(cfg, act.Local, act.Remote, childParams{Reqid: act.Reqid, Priority: trap.LayerBase(trap.LayerPeer), ReplayWindow: 32, DelayRekeyOut: true}, ikeOwner{peer: true})
 		if err != nil {
 			a.runOE(ctx, a.oe.Handle(a.now(), oe.Failed{Remote: act.Remote, Err: err}))
 			return

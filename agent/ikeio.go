@@ -51,6 +51,11 @@ type saRunner struct {
 	mu      sync.Mutex
 	params  *childParams // guarded by mu; nil until the owner is known
 	refused bool         // guarded by mu
+	// ownRekeys are the inbound SPIs of Child SAs this end is rekeying;
+	// pendingOut the outbound SAs of Child SAs the peer rekeyed, by the
+	// replaced Child SA's inbound SPI. Both guarded by mu.
+	ownRekeys  map[uint32]bool
+	pendingOut map[uint32]pendingOut
 
 	// Loop only.
 	owner       ikeOwner
@@ -58,6 +63,13 @@ type saRunner struct {
 	established bool
 	classified  bool
 	spiI        uint64 // the IKE SA's initiator SPI, once established
+}
+
+// pendingOut is the outbound SA of a Child SA the peer rekeyed, waiting
+// for the replaced one to be deleted.
+type pendingOut struct {
+	newInbound uint32 // the new Child SA's inbound SPI
+	sa         xfrm.SA
 }
 
 // ikeOwner says whom an IKE SA serves.
@@ -157,8 +169,27 @@ func (r *saRunner) isRefused() bool {
 	return r.refused
 }
 
+// markOwnRekey notes that this end starts the rekey of the Child SA with
+// inbound SPI spi.
+func (r *saRunner) markOwnRekey(spi uint32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ownRekeys == nil {
+		r.ownRekeys = map[uint32]bool{}
+	}
+	r.ownRekeys[spi] = true
+}
+
 // install puts both SAs of a Child SA into the kernel, inbound first so
 // the peer's first packet finds it.
+//
+// When the peer rekeyed the Child SA (and DelayRekeyOut is set), the
+// outbound SA waits until the peer deletes the old Child SA: the peer
+// installs its inbound SA only when our CREATE_CHILD_SA answer arrives, and
+// the kernel sends with the newest SA at once, so packets sent meanwhile
+// would be lost. The peer deletes the old Child SA once the new one is in
+// (RFC 7296 §1.3.3), and remove installs the waiting SA then, before
+// removing the old one. strongSwan's responder does the same.
 func (r *saRunner) install(ic ike.InstallChild) error {
 	p := r.getParams()
 	if p == nil {
@@ -173,7 +204,21 @@ func (r *saRunner) install(ic ike.InstallChild) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for _, sa := range []xfrm.SA{kc.In, kc.Out} {
+	sas := []xfrm.SA{kc.In, kc.Out}
+	if p.DelayRekeyOut && ic.Replaces != 0 {
+		r.mu.Lock()
+		own := r.ownRekeys[ic.Replaces]
+		delete(r.ownRekeys, ic.Replaces)
+		if !own {
+			if r.pendingOut == nil {
+				r.pendingOut = map[uint32]pendingOut{}
+			}
+			r.pendingOut[ic.Replaces] = pendingOut{newInbound: ic.Child.InboundSPI, sa: kc.Out}
+			sas = sas[:1]
+		}
+		r.mu.Unlock()
+	}
+	for _, sa := range sas {
 		if err := r.io.kernel.AddState(ctx, sa); err != nil {
 			if errors.Is(err, os.ErrExist) {
 				err = r.io.kernel.UpdateState(ctx, sa)
@@ -198,6 +243,23 @@ func (r *saRunner) remove(ch ike.ChildSA) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	r.mu.Lock()
+	for old, po := range r.pendingOut {
+		if po.newInbound == ch.InboundSPI {
+			delete(r.pendingOut, old) // the new Child SA goes before it was used
+		}
+	}
+	po, waiting := r.pendingOut[ch.InboundSPI]
+	delete(r.pendingOut, ch.InboundSPI)
+	delete(r.ownRekeys, ch.InboundSPI)
+	r.mu.Unlock()
+	if waiting {
+		// The old Child SA is deleted: the new one's outbound SA takes
+		// over, before the old one's goes.
+		if err := r.io.kernel.AddState(ctx, po.sa); err != nil && !errors.Is(err, os.ErrExist) {
+			r.io.log.Warn("cannot install the outbound SA of a rekeyed Child SA", zap.Stringer("sa", po.sa), zap.Error(err))
+		}
+	}
 	for _, id := range []xfrm.SAID{
 		{Dst: ch.Local, Proto: proto, SPI: ch.InboundSPI, Mark: p.Mark},
 		{Dst: ch.Remote, Proto: proto, SPI: ch.OutboundSPI, Mark: p.Mark},
