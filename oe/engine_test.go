@@ -126,6 +126,28 @@ func TestFailedNegotiationShunts(t *testing.T) {
 	}
 }
 
+// TestClosedWhileNegotiatingFails: the peer authenticated, refused the
+// Child SA and deleted the IKE SA. The negotiation has failed: the group's
+// failure shunt goes in now, not at the negotiation timeout.
+func TestClosedWhileNegotiatingFails(t *testing.T) {
+	for _, tc := range []struct {
+		group trap.Group
+		want  trap.PeerAction
+	}{{trap.GroupPrivateOrClear, trap.PeerPass}, {trap.GroupPrivate, trap.PeerDrop}} {
+		e := New(Config{})
+		e.Handle(t0, Acquire{Local: west, Remote: east, Group: tc.group})
+		e.Handle(t0, KeyResult{Remote: east, Outcome: KeySecure, Key: key})
+		wantTypes(t, e.Handle(t0.Add(time.Second), Closed{Remote: east}), "PoliciesChanged")
+		en := onlyEntry(t, e)
+		if en.Action != tc.want || en.Reason != "negotiation failed: IKE SA closed before a Child SA was installed" {
+			t.Fatalf("%v: entry %+v, want %v", tc.group, en, tc.want)
+		}
+		if !e.Deadline().Equal(t0.Add(time.Second + 15*time.Minute)) {
+			t.Fatalf("%v: deadline %v, want the shunt's expiry", tc.group, e.Deadline())
+		}
+	}
+}
+
 func TestNegotiationTimeout(t *testing.T) {
 	e := New(Config{NegotiationTimeout: 5 * time.Second})
 	e.Handle(t0, Acquire{Local: west, Remote: east, Group: trap.GroupPrivateOrClear})

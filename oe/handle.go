@@ -1,6 +1,7 @@
 package oe
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"time"
@@ -196,9 +197,20 @@ func (e *Engine) failed(now time.Time, ev Failed) []Action {
 }
 
 // closed forgets a peer whose SA is gone; its group's trap takes over
-// again, so the next packet renegotiates (a restarted peer recovers).
+// again, so the next packet renegotiates (a restarted peer recovers). An
+// IKE SA that closes while its peer is still negotiating (the peer
+// authenticated but refused or failed the Child SA, then deleted the IKE
+// SA) ends that negotiation as a failure, at once rather than at the
+// negotiation timeout.
 func (e *Engine) closed(now time.Time, ev Closed) []Action {
 	p := e.peers[ev.Remote]
+	if p != nil && p.State == Negotiating {
+		err := ev.Err
+		if err == nil {
+			err = errors.New("IKE SA closed before a Child SA was installed")
+		}
+		return e.failed(now, Failed{Remote: ev.Remote, Err: err})
+	}
 	if p == nil || p.State != Up {
 		return nil
 	}
