@@ -225,6 +225,13 @@ func (a *Agent) handleIKE(ctx context.Context, ev ikeEvent) {
 		if cs != nil {
 			cs.lastErr = act.Err.Error()
 		}
+		if cs == nil && r.owner.peer && a.peerSA[remote] == r && len(a.peerChildren[remote]) == 0 {
+			// An OE IKE SA exists for its Child SA: without one it
+			// protects nothing. Deleting it ends the negotiation as a
+			// failure (the group's failure shunt) instead of leaving the
+			// packets held until the negotiation times out.
+			r.post(func(now time.Time) []ike.Action { return r.sa.Delete(now) })
+		}
 	case ike.RekeyDue:
 		a.rekeyDue(r, act)
 	case ike.NeedPeerKey:
