@@ -28,8 +28,11 @@ type Guest struct {
 	Stdout io.Writer
 	// Stdin is the terminal for Interactive boots.
 	Stdin io.Reader
-	// MemoryMB and CPUs size the guest; zero means 1536 MiB and 2 CPUs.
+	// MemoryMB and CPUs size the guest; zero means 4096 MiB and 2 CPUs (many test binaries run side by side, each with its daemons).
 	MemoryMB, CPUs int
+	// Systemd boots systemd as PID 1, which runs Script as a service
+	// (systemd.go); Interactive is then not supported.
+	Systemd bool
 }
 
 // ErrGuestNoResult is returned when the guest powered off or was killed
@@ -45,7 +48,11 @@ func (g *Guest) Run(ctx context.Context) (int, error) {
 	if err != nil {
 		return -1, fmt.Errorf("vmtest: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(share, "stage2.sh"), stage2Script, 0o755); err != nil {
+	stage2 := stage2Script
+	if g.Systemd {
+		stage2 = systemdStage2
+	}
+	if err := os.WriteFile(filepath.Join(share, "stage2.sh"), stage2, 0o755); err != nil {
 		return -1, fmt.Errorf("vmtest: %w", err)
 	}
 	os.Remove(filepath.Join(share, "rc"))
@@ -59,7 +66,7 @@ func (g *Guest) Run(ctx context.Context) (int, error) {
 	}
 	mem, cpus := g.MemoryMB, g.CPUs
 	if mem == 0 {
-		mem = 1536
+		mem = 4096
 	}
 	if cpus == 0 {
 		cpus = 2

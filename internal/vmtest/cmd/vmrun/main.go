@@ -66,6 +66,7 @@ func runTests(cache string, args []string) error {
 	run := fs.String("run", "", "regexp of tests to run (default ^TestVM)")
 	timeout := fs.Duration("timeout", 25*time.Minute, "overall limit for the guest")
 	keep := fs.Bool("keep", false, "keep the run directory (pcaps, logs)")
+	testArgs := fs.String("args", "", "extra arguments for the test binaries, space-separated (e.g. -oe.demo)")
 	fs.Parse(args)
 	patterns := fs.Args()
 	if len(patterns) == 0 {
@@ -93,17 +94,38 @@ func runTests(cache string, args []string) error {
 	if err := vmtest.BuildTests(pkgs, filepath.Join(share, "bin"), os.Stderr); err != nil {
 		return err
 	}
+	// TestVMSystemd* tests need systemd as PID 1: a second boot
+	// (systemd.go). Split after building, so both halves carry binaries.
+	plain, sdPkgs, err := vmtest.SplitSystemd(pkgs, *run)
+	if err != nil {
+		return err
+	}
 	g := &vmtest.Guest{
 		Assets:   assets,
-		Script:   vmtest.TestScript(pkgs, *run, (*timeout - time.Minute).String(), nil),
+		Script:   vmtest.TestScript(plain, *run, (*timeout - time.Minute).String(), append(strings.Fields(*testArgs), vmtest.SkipSystemdArgs...)),
 		ShareDir: share,
 		Stdout:   os.Stdout,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	start := time.Now()
-	rc, runErr := g.Run(ctx)
-	sum, ok := vmtest.ReportResults(pkgs, share, os.Stdout)
+	rc, runErr := 0, error(nil)
+	var sum vmtest.Summary
+	ok := true
+	if len(plain) > 0 {
+		rc, runErr = g.Run(ctx)
+		sum, ok = vmtest.ReportResults(plain, share, os.Stdout)
+	}
+	if len(sdPkgs) > 0 && runErr == nil {
+		fmt.Println("=== vm: booting the systemd guest for", vmtest.SystemdPrefix+"* tests")
+		sdSum, sdOK, err := vmtest.RunSystemdTests(ctx, assets, sdPkgs, *run, *timeout, cache, *keep, os.Stdout)
+		sum.Passed, sum.Failed, sum.Skipped = sum.Passed+sdSum.Passed, sum.Failed+sdSum.Failed, sum.Skipped+sdSum.Skipped
+		ok = ok && sdOK
+		if err != nil {
+			fmt.Println("vm tier: systemd guest:", err)
+			ok = false
+		}
+	}
 	fmt.Printf("vm tier: %d passed, %d failed, %d skipped (guest %s, kernel %s)\n",
 		sum.Passed, sum.Failed, sum.Skipped, time.Since(start).Round(100*time.Millisecond), assets.KernelRelease)
 	if runErr != nil {
