@@ -15,7 +15,10 @@
 //     transport-mode Child SA, runs a TCP stream through it across a Child
 //     SA rekey, an IKE SA rekey and a second Child SA rekey (keyed from the
 //     new IKE SA), checks SPIs, algorithms and packet counters in both
-//     kernels, and deletes from the IKE responder's side.
+//     kernels, and deletes from the IKE responder's side. strongSwan keeps
+//     its MOBIKE default, so when it initiates it moves IKE to port 4500
+//     after IKE_SA_INIT; libreswan, told to keep a connection it initiated
+//     up, may negotiate again right after our delete, which is accepted.
 //   - TestNetnsDriverAgainstItself (netns tier): the same scenario between
 //     two drivers with in-memory kernels, since the host has no ESP.
 //   - Unit tests of the Child SA to kernel mapping and of the captured

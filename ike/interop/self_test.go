@@ -127,7 +127,7 @@ func runSelf(t *testing.T, s suite, auth authKind, weInitiate bool) {
 				time.Sleep(20 * time.Millisecond)
 			}
 		},
-		checkClean: func(t *testing.T) {
+		checkClean: func(t *testing.T, _ func() bool) {
 			t.Helper()
 			deadline := time.Now().Add(10 * time.Second)
 			for {
