@@ -441,13 +441,18 @@ func (d *driver) do(what string, f func(now time.Time, sa *ike.SA) ([]ike.Action
 // initiate starts an IKE SA with cfg to remote port 500.
 func (d *driver) initiate(cfg *ike.Config, remote netip.Addr) error {
 	errc := make(chan error, 1)
-	d.cmds <- func(now time.Time) {
+	cmd := func(now time.Time) {
 		sa, acts, err := d.disp.Initiate(now, cfg, netip.AddrPortFrom(d.addr, portIKE), netip.AddrPortFrom(remote, portIKE))
 		if err == nil {
 			d.sas[sa] = true
 			d.exec(now, sa, acts)
 		}
 		errc <- err
+	}
+	select {
+	case d.cmds <- cmd:
+	case <-d.stop:
+		return errors.New("interop: driver stopped")
 	}
 	return <-errc
 }
