@@ -77,6 +77,7 @@ func (a *Agent) responderConfig(local, remote netip.AddrPort) *ike.Config {
 	if snap == nil {
 		return nil
 	}
+	a.ikeio.noteInit(remote.Addr().Unmap())
 	if cfg := snap.conns[remote.Addr().Unmap()]; cfg != nil {
 		return cfg
 	}
@@ -181,7 +182,7 @@ func (a *Agent) handleIKE(ctx context.Context, ev ikeEvent) {
 	case ike.Established:
 		a.log.Info("IKE SA established", zap.Stringer("peer", remote), zap.String("conn", r.owner.conn),
 			zap.Stringer("auth", act.PeerAuth), zap.Stringer("id", act.PeerID))
-		r.established, r.spiI = true, act.SPIi
+		r.established, r.spiI, r.establishedAt = true, act.SPIi, time.Now()
 		if r.owner.peer {
 			a.peerAuth[remote] = act.PeerAuth
 		}
@@ -314,12 +315,15 @@ func (a *Agent) ikeClosed(ctx context.Context, r *saRunner, cs *connState, remot
 }
 
 // settleDuplicate keeps one IKE SA per conn or OE peer when a second one
-// is established. With INITIAL_CONTACT (RFC 7296 §2.4) the peer restarted
-// and knows no other IKE SA with us: the older one and its Child SAs go at
+// is established. With INITIAL_CONTACT (RFC 7296 §2.4) on an IKE SA that
+// began after the current one was established, the peer restarted and
+// knows no other IKE SA with us: the older one and its Child SAs go at
 // once, without waiting for a delete exchange the peer cannot answer.
-// Otherwise both ends initiated at once: both keep the IKE SA with the
-// lower initiator SPI, which each side computes alike, and delete the
-// other with an ordinary exchange, so one pair of SAs remains.
+// Otherwise both ends initiated at once (each sends INITIAL_CONTACT then,
+// and honouring it would make each end delete the SA the other keeps):
+// both keep the IKE SA with the lower initiator SPI, which each side
+// computes alike, and delete the other with an ordinary exchange, so one
+// pair of SAs remains.
 func (a *Agent) settleDuplicate(r *saRunner, cs *connState, remote netip.Addr, initialContact bool) {
 	cur := a.peerSA[remote]
 	if cs != nil {
@@ -337,7 +341,7 @@ func (a *Agent) settleDuplicate(r *saRunner, cs *connState, remote netip.Addr, i
 	switch {
 	case cur == nil || cur == r || cur.isRefused():
 		set(r)
-	case initialContact:
+	case initialContact && cur.established && cur.establishedAt.Before(r.created):
 		set(r)
 		if cs != nil {
 			cs.children = a.dropOwned(cs.children, cur)
@@ -395,6 +399,9 @@ func (a *Agent) classifyResponder(ctx context.Context, r *saRunner) {
 	}
 	r.classified = true
 	local, remote := r.sa.Local().Addr().Unmap(), r.sa.Remote().Addr().Unmap()
+	if t := a.ikeio.initSeen(remote); !t.IsZero() && t.Before(r.created) {
+		r.created = t // when its IKE_SA_INIT arrived
+	}
 	for _, name := range a.order {
 		cs := a.conns[name]
 		if cs.ipsec() && cs.remote == remote {

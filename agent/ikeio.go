@@ -32,6 +32,9 @@ type ikeIO struct {
 
 	mu  sync.Mutex
 	sas map[*ike.SA]*saRunner // guarded by mu
+	// initAt is when the last IKE_SA_INIT from each address arrived;
+	// guarded by mu.
+	initAt map[netip.Addr]time.Time
 }
 
 // ikeEvent is an SA's action (other than Send) after the SA's goroutine
@@ -63,6 +66,9 @@ type saRunner struct {
 	established bool
 	classified  bool
 	spiI        uint64 // the IKE SA's initiator SPI, once established
+	// created is when the agent first saw the IKE SA (IKE_SA_INIT sent
+	// or received), establishedAt when IKE_AUTH completed.
+	created, establishedAt time.Time
 }
 
 // pendingOut is the outbound SA of a Child SA the peer rekeyed, waiting
@@ -83,7 +89,7 @@ func (io *ikeIO) runner(sa *ike.SA) *saRunner {
 	defer io.mu.Unlock()
 	r := io.sas[sa]
 	if r == nil {
-		r = &saRunner{io: io, sa: sa}
+		r = &saRunner{io: io, sa: sa, created: time.Now()}
 		io.sas[sa] = r
 	}
 	return r
@@ -100,6 +106,23 @@ func (io *ikeIO) runnersFor(remote netip.Addr) []*saRunner {
 		}
 	}
 	return out
+}
+
+// noteInit records that an IKE_SA_INIT from remote arrives now.
+func (io *ikeIO) noteInit(remote netip.Addr) {
+	io.mu.Lock()
+	defer io.mu.Unlock()
+	if io.initAt == nil {
+		io.initAt = map[netip.Addr]time.Time{}
+	}
+	io.initAt[remote] = time.Now()
+}
+
+// initSeen is when the last IKE_SA_INIT from remote arrived, or zero.
+func (io *ikeIO) initSeen(remote netip.Addr) time.Time {
+	io.mu.Lock()
+	defer io.mu.Unlock()
+	return io.initAt[remote]
 }
 
 func (io *ikeIO) forget(sa *ike.SA) {
