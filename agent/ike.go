@@ -98,7 +98,21 @@ func (a *Agent) responderConfig(local, remote netip.AddrPort) *ike.Config {
 	// The initiator's key is needed only at IKE_AUTH, one round trip
 	// from now: look it up meanwhile.
 	a.prefetchKey(a.runCtx, remote.Addr().Unmap())
-	return snap.oeConfig(local.Addr().Unmap(), snap.oe.Peer.Methods)
+	cfg := snap.oeConfig(local.Addr().Unmap(), snap.oe.Peer.Methods)
+	if a.ikeio.isAuthenticated(remote.Addr().Unmap()) {
+		// A peer we hold an authenticated SA with must authenticate by
+		// its key again: NULL authentication proves nothing about who
+		// sends from its address, and an anonymous SA must never replace
+		// an authenticated one.
+		var methods []ike.AuthMethod
+		for _, m := range cfg.Peer.Methods {
+			if m != ike.AuthNull {
+				methods = append(methods, m)
+			}
+		}
+		cfg.Peer.Methods = methods
+	}
+	return cfg
 }
 
 // responderSnapshot is what the receive goroutine may read: rebuilt by the
@@ -213,6 +227,9 @@ func (a *Agent) handleIKE(ctx context.Context, ev ikeEvent) {
 			reqid := r.paramsReqid()
 			anon := a.peerAuth[remote] == ike.AuthNull
 			a.runOE(ctx, a.oe.Handle(a.now(), oe.Negotiated{Remote: remote, Reqid: reqid, Anonymous: anon, Initiator: r.initiator}))
+			if !anon {
+				a.ikeio.setAuthenticated(remote, true)
+			}
 			a.kickTrap(ctx, remote)
 		}
 	case ike.DeleteChild:
@@ -297,6 +314,7 @@ func (a *Agent) ikeClosed(ctx context.Context, r *saRunner, cs *connState, remot
 			a.reapplyPolicies(ctx)
 		}
 	case r.owner.peer && a.peerSA[remote] == r:
+		a.ikeio.setAuthenticated(remote, false)
 		delete(a.peerSA, remote)
 		delete(a.peerChildren, remote)
 		delete(a.peerAuth, remote)

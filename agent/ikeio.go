@@ -35,6 +35,9 @@ type ikeIO struct {
 	// initAt is when the last IKE_SA_INIT from each address arrived;
 	// guarded by mu.
 	initAt map[netip.Addr]time.Time
+	// authenticated are the OE peers whose current SA authenticated them
+	// by a key (not NULL), kept by the loop; guarded by mu.
+	authenticated map[netip.Addr]bool
 }
 
 // ikeEvent is an SA's action (other than Send) after the SA's goroutine
@@ -131,6 +134,30 @@ func (io *ikeIO) forget(sa *ike.SA) {
 	io.mu.Unlock()
 }
 
+// setAuthenticated records whether the OE peer remote's current SA
+// authenticated it by a key.
+func (io *ikeIO) setAuthenticated(remote netip.Addr, yes bool) {
+	io.mu.Lock()
+	defer io.mu.Unlock()
+	if !yes {
+		delete(io.authenticated, remote)
+		return
+	}
+	if io.authenticated == nil {
+		io.authenticated = map[netip.Addr]bool{}
+	}
+	io.authenticated[remote] = true
+}
+
+func (io *ikeIO) isAuthenticated(remote netip.Addr) bool {
+	if io == nil {
+		return false
+	}
+	io.mu.Lock()
+	defer io.mu.Unlock()
+	return io.authenticated[remote]
+}
+
 // handle runs on the SA's goroutine.
 func (io *ikeIO) handle(sa *ike.SA, a ike.Action) {
 	r := io.runner(sa)
@@ -138,6 +165,20 @@ func (io *ikeIO) handle(sa *ike.SA, a ike.Action) {
 		if _, ok := a.(ike.Closed); ok {
 			io.forget(sa)
 		}
+		return
+	}
+	if est, ok := a.(ike.Established); ok && est.PeerAuth == ike.AuthNull && io.isAuthenticated(sa.Remote().Addr().Unmap()) {
+		// An anonymous IKE SA never replaces, or with INITIAL_CONTACT
+		// removes, an authenticated one from the same address: anyone on
+		// the path can authenticate with NULL (RFC 7619 protects against
+		// passive attackers only). The responder already refuses NULL from
+		// such a peer (responderConfig); this catches an SA whose peer was
+		// authenticated meanwhile. Refused before its Child SA reaches the
+		// kernel, and deleted.
+		r.refuse()
+		io.log.Warn("anonymous IKE SA refused: the peer has an authenticated SA",
+			zap.Stringer("peer", sa.Remote().Addr().Unmap()), zap.Stringer("ike_sa", sa))
+		go r.post(func(now time.Time) []ike.Action { return sa.Delete(now) })
 		return
 	}
 	ev := ikeEvent{r: r, act: a}

@@ -138,3 +138,53 @@ func statusRowHas(out, name, want string) bool {
 	}
 	return false
 }
+
+// TestVMOEAnonymousNeverReplacesAuthenticated: west (oe-authnull=yes)
+// holds an SA with east authenticated by east's published key. Then east's
+// address comes back keyless, authenticating with NULL (east's agent
+// restarted without its host key, as an attacker on the path could): its
+// anonymous negotiation is refused, and west keeps the authenticated SA,
+// its SPIs unchanged, never marked anonymous (libreswan's
+// newoe-27-replace-sa-auth-authnull).
+func TestVMOEAnonymousNeverReplacesAuthenticated(t *testing.T) {
+	testenv.RequireVM(t)
+	t.Parallel()
+	w := oetest.NewWorld(t, oetest.Options{})
+	west := w.StartAgent(t, w.West, oetest.AgentConfig{Setup: map[string]string{"oe-authnull": "yes"}})
+	east := w.StartAgent(t, w.East, oetest.AgentConfig{})
+	rep, _ := udpRound(t, w.West, oetest.WestAddr4, w.East, netip.AddrPortFrom(oetest.EastAddr4, 9000), 50, 10*time.Millisecond, 30*time.Second)
+	t.Logf("west->east, authenticated: %s", rep)
+	p := west.WaitPeer(t, oetest.EastAddr4, 30*time.Second, api.StateUp)
+	if p.Anonymous {
+		t.Fatalf("west's SA with east is anonymous although east publishes its key:\n%s", statusJSON(t, west))
+	}
+	before := waitESPCount(t, w.West, oetest.WestAddr4, oetest.EastAddr4, 2, time.Second, 30*time.Second)
+
+	// East comes back without its key (SIGTERM removed its SAs; west
+	// still has its own) and initiates with NULL authentication.
+	if err := east.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	noKey := filepath.Join(t.TempDir(), "no-hostkey.pem")
+	w.StartAgent(t, w.East, oetest.AgentConfig{Setup: map[string]string{"oe-authnull": "yes", "hostkey": noKey}})
+	cap := w.Net.StartCapture(t)
+	try, _ := udpRound(t, w.East, oetest.EastAddr4, w.West, netip.AddrPortFrom(oetest.WestAddr4, 9001), 50, 20*time.Millisecond, 5*time.Second)
+	t.Logf("east (keyless, anonymous) -> west: %s", try)
+	if cap.WaitFor(20*time.Second, func(p *oetest.Packet) bool {
+		return p.Kind == oetest.KindIKE && p.Src == oetest.EastAddr4 && p.Dst == oetest.WestAddr4
+	}) == nil {
+		t.Fatal("east never tried IKE with west: the test proves nothing")
+	}
+	time.Sleep(5 * time.Second) // let any negotiation finish
+	cap.Stop()
+	p = west.WaitPeer(t, oetest.EastAddr4, 10*time.Second, api.StateUp)
+	if p.Anonymous {
+		t.Errorf("west's SA with east became anonymous:\n%s", statusJSON(t, west))
+	}
+	after := espSAs(t, w.West, oetest.WestAddr4, oetest.EastAddr4)
+	if !sameSPIs(before, after) {
+		t.Errorf("west's SAs with east changed: before %v, after %v", spiList(before), spiList(after))
+	}
+	t.Logf("west kept %v; IKE packets east->west: %d", spiList(after),
+		len(cap.Filter(func(p *oetest.Packet) bool { return p.Kind == oetest.KindIKE && p.Src == oetest.EastAddr4 })))
+}
