@@ -30,8 +30,8 @@ func activityAgent(t *testing.T, idle time.Duration, now *time.Time) (*Agent, *x
 		log: zap.NewNop(), kernel: k, now: func() time.Time { return *now },
 		bundle: &config.Bundle{Config: &config.Config{Setup: setup}},
 		oe:     oe.New(oeConfigOf(setup)),
-		conns:  map[string]*connState{}, peerSA: map[netip.Addr]*saRunner{},
-		peerChildren: map[netip.Addr][]childInfo{}, peerAuth: map[netip.Addr]ike.AuthMethod{},
+		conns:  map[string]*connState{}, peerSA: map[oe.Pair]*saRunner{},
+		peerChildren: map[oe.Pair][]childInfo{}, peerAuth: map[oe.Pair]ike.AuthMethod{},
 	}
 	a.rec = trap.NewReconciler(k, a.log)
 	local, remote := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
@@ -41,7 +41,7 @@ func activityAgent(t *testing.T, idle time.Duration, now *time.Time) (*Agent, *x
 			reqid = in.Reqid
 		}
 	}
-	a.oe.Handle(*now, oe.Negotiated{Remote: remote, Reqid: reqid, Initiator: true})
+	a.oe.Handle(*now, oe.Negotiated{Local: local, Remote: remote, Reqid: reqid, Initiator: true})
 	ch := a.installChild(t, k, local, remote, reqid, 0x1000, 0x2000)
 	return a, k, remote, ch
 }
@@ -61,7 +61,8 @@ func (a *Agent) installChild(t *testing.T, k *xfrmtest.Kernel, local, remote net
 			t.Fatal(err)
 		}
 	}
-	a.peerChildren[remote] = append([]childInfo{{child: ch}}, a.peerChildren[remote]...)
+	pk := oe.Pair{Local: local, Remote: remote}
+	a.peerChildren[pk] = append([]childInfo{{child: ch}}, a.peerChildren[pk]...)
 	return ch
 }
 
@@ -95,7 +96,8 @@ func TestPollActivityIdleExpiry(t *testing.T) {
 	}
 	// A rekey: the new SAs carry the traffic, the old ones go.
 	ch2 := a.installChild(t, k, ch.Local, ch.Remote, a.oe.Peers()[0].Reqid, 0x1001, 0x2001)
-	a.peerChildren[remote] = a.peerChildren[remote][:1]
+	pk := oe.Pair{Local: ch.Local, Remote: remote}
+	a.peerChildren[pk] = a.peerChildren[pk][:1]
 	if err := k.AddTraffic(childSAIDs(ch2)[0], 500, 5); err != nil {
 		t.Fatal(err)
 	}

@@ -83,11 +83,11 @@ type Agent struct {
 	ikeEvents    chan ikeEvent
 	respSnap     atomic.Pointer[responderSnapshot]
 	respSet      atomic.Pointer[trap.Set] // a.set, for the receive goroutines
-	peerUse      map[netip.Addr]*peerUse  // OE SAs' counters at the last activity poll
-	peerSA       map[netip.Addr]*saRunner
-	peerChildren map[netip.Addr][]childInfo
-	peerAuth     map[netip.Addr]ike.AuthMethod
-	peerKeys     map[netip.Addr]oe.Supply // the engine's last key verdict per peer
+	peerUse      map[oe.Pair]*peerUse     // OE SAs' counters at the last activity poll
+	peerSA       map[oe.Pair]*saRunner
+	peerChildren map[oe.Pair][]childInfo
+	peerAuth     map[oe.Pair]ike.AuthMethod
+	peerKeys     map[netip.Addr]oe.Supply // the engine's last key verdict per remote host
 }
 
 // New loads and checks the configuration; nothing touches the kernel until
@@ -115,9 +115,9 @@ func New(opts Options) (*Agent, error) {
 		bundle: b,
 		conns:  map[string]*connState{},
 
-		peerSA:       map[netip.Addr]*saRunner{},
-		peerChildren: map[netip.Addr][]childInfo{},
-		peerAuth:     map[netip.Addr]ike.AuthMethod{},
+		peerSA:       map[oe.Pair]*saRunner{},
+		peerChildren: map[oe.Pair][]childInfo{},
+		peerAuth:     map[oe.Pair]ike.AuthMethod{},
 		peerKeys:     map[netip.Addr]oe.Supply{},
 	}
 	a.setLogLevel(b.Config.Setup.LogLevel)

@@ -191,6 +191,7 @@ func (a *Agent) handleIKE(ctx context.Context, ev ikeEvent) {
 	r := ev.r
 	a.classifyResponder(ctx, r)
 	remote := r.sa.Remote().Addr().Unmap()
+	pk := peerPair(r)
 	cs := a.conns[r.owner.conn]
 	switch act := ev.act.(type) {
 	case ike.Established:
@@ -198,9 +199,9 @@ func (a *Agent) handleIKE(ctx context.Context, ev ikeEvent) {
 			zap.Stringer("auth", act.PeerAuth), zap.Stringer("id", act.PeerID))
 		r.established, r.spiI, r.establishedAt = true, act.SPIi, time.Now()
 		if r.owner.peer {
-			a.peerAuth[remote] = act.PeerAuth
+			a.peerAuth[pk] = act.PeerAuth
 		}
-		a.settleDuplicate(r, cs, remote, act.InitialContact)
+		a.settleDuplicate(r, cs, pk, act.InitialContact)
 	case ike.InstallChild:
 		if ev.err != nil {
 			a.log.Error("cannot install Child SA", zap.Stringer("peer", remote), zap.Error(ev.err))
@@ -220,13 +221,13 @@ func (a *Agent) handleIKE(ctx context.Context, ev ikeEvent) {
 				a.reapplyPolicies(ctx)
 			}
 		case r.owner.peer:
-			a.peerChildren[remote] = replaceChild(a.peerChildren[remote], info, act.Replaces)
-			if a.peerSA[remote] != r {
-				a.peerSA[remote] = r
+			a.peerChildren[pk] = replaceChild(a.peerChildren[pk], info, act.Replaces)
+			if a.peerSA[pk] != r {
+				a.peerSA[pk] = r
 			}
 			reqid := r.paramsReqid()
-			anon := a.peerAuth[remote] == ike.AuthNull
-			a.runOE(ctx, a.oe.Handle(a.now(), oe.Negotiated{Remote: remote, Reqid: reqid, Anonymous: anon, Initiator: r.initiator}))
+			anon := a.peerAuth[pk] == ike.AuthNull
+			a.runOE(ctx, a.oe.Handle(a.now(), oe.Negotiated{Local: pk.Local, Remote: remote, Reqid: reqid, Anonymous: anon, Initiator: r.initiator}))
 			if !anon {
 				a.ikeio.setAuthenticated(remote, true)
 			}
@@ -236,14 +237,14 @@ func (a *Agent) handleIKE(ctx context.Context, ev ikeEvent) {
 		if cs != nil {
 			cs.children = dropChild(cs.children, act.Child.InboundSPI)
 		} else if r.owner.peer {
-			a.peerChildren[remote] = dropChild(a.peerChildren[remote], act.Child.InboundSPI)
+			a.peerChildren[pk] = dropChild(a.peerChildren[pk], act.Child.InboundSPI)
 		}
 	case ike.ChildFailed:
 		a.log.Warn("Child SA refused", zap.Stringer("peer", remote), zap.Error(act.Err))
 		if cs != nil {
 			cs.lastErr = act.Err.Error()
 		}
-		if cs == nil && r.owner.peer && a.peerSA[remote] == r && len(a.peerChildren[remote]) == 0 {
+		if cs == nil && r.owner.peer && a.peerSA[pk] == r && len(a.peerChildren[pk]) == 0 {
 			// An OE IKE SA exists for its Child SA: without one it
 			// protects nothing. Deleting it ends the negotiation as a
 			// failure (the group's failure shunt) instead of leaving the
@@ -261,7 +262,7 @@ func (a *Agent) handleIKE(ctx context.Context, ev ikeEvent) {
 		// Otherwise the engine's Lookup, issued with the negotiation,
 		// answers through Supply.
 	case ike.Closed:
-		a.ikeClosed(ctx, r, cs, remote, act.Err)
+		a.ikeClosed(ctx, r, cs, pk, act.Err)
 	}
 }
 
@@ -287,7 +288,8 @@ func (a *Agent) rekeyDue(r *saRunner, due ike.RekeyDue) {
 }
 
 // ikeClosed updates a conn or peer whose IKE SA is gone.
-func (a *Agent) ikeClosed(ctx context.Context, r *saRunner, cs *connState, remote netip.Addr, err error) {
+func (a *Agent) ikeClosed(ctx context.Context, r *saRunner, cs *connState, pk oe.Pair, err error) {
+	remote := pk.Remote
 	if errors.Is(err, ike.ErrPeerDeleted) {
 		a.log.Info("IKE SA deleted by the peer", zap.Stringer("peer", remote), zap.String("conn", r.owner.conn))
 		err = nil
@@ -313,20 +315,20 @@ func (a *Agent) ikeClosed(ctx context.Context, r *saRunner, cs *connState, remot
 			cs.state = newState
 			a.reapplyPolicies(ctx)
 		}
-	case r.owner.peer && a.peerSA[remote] == r:
-		a.ikeio.setAuthenticated(remote, false)
-		delete(a.peerSA, remote)
-		delete(a.peerChildren, remote)
-		delete(a.peerAuth, remote)
-		delete(a.peerKeys, remote)
+	case r.owner.peer && a.peerSA[pk] == r:
+		delete(a.peerSA, pk)
+		delete(a.peerChildren, pk)
+		delete(a.peerAuth, pk)
+		a.ikeio.setAuthenticated(remote, a.authenticatedWith(remote))
+		a.forgetKey(remote)
 		var acts []oe.Action
 		if r.established {
-			acts = a.oe.Handle(a.now(), oe.Closed{Remote: remote, Err: err})
+			acts = a.oe.Handle(a.now(), oe.Closed{Local: pk.Local, Remote: remote, Err: err})
 		} else {
 			if err == nil {
 				err = errors.New("negotiation ended")
 			}
-			acts = a.oe.Handle(a.now(), oe.Failed{Remote: remote, Err: err})
+			acts = a.oe.Handle(a.now(), oe.Failed{Local: pk.Local, Remote: remote, Err: err})
 		}
 		a.runOE(ctx, acts)
 	}
@@ -342,8 +344,9 @@ func (a *Agent) ikeClosed(ctx context.Context, r *saRunner, cs *connState, remot
 // both keep the IKE SA with the lower initiator SPI, which each side
 // computes alike, and delete the other with an ordinary exchange, so one
 // pair of SAs remains.
-func (a *Agent) settleDuplicate(r *saRunner, cs *connState, remote netip.Addr, initialContact bool) {
-	cur := a.peerSA[remote]
+func (a *Agent) settleDuplicate(r *saRunner, cs *connState, pk oe.Pair, initialContact bool) {
+	remote := pk.Remote
+	cur := a.peerSA[pk]
 	if cs != nil {
 		cur = cs.sa
 	} else if !r.owner.peer {
@@ -353,7 +356,7 @@ func (a *Agent) settleDuplicate(r *saRunner, cs *connState, remote netip.Addr, i
 		if cs != nil {
 			cs.sa = x
 		} else {
-			a.peerSA[remote] = x
+			a.peerSA[pk] = x
 		}
 	}
 	switch {
@@ -364,7 +367,7 @@ func (a *Agent) settleDuplicate(r *saRunner, cs *connState, remote netip.Addr, i
 		if cs != nil {
 			cs.children = a.dropOwned(cs.children, cur)
 		} else {
-			a.peerChildren[remote] = a.dropOwned(a.peerChildren[remote], cur)
+			a.peerChildren[pk] = a.dropOwned(a.peerChildren[pk], cur)
 		}
 		a.log.Info("peer restarted (INITIAL_CONTACT): old SAs removed", zap.Stringer("peer", remote), zap.String("conn", r.owner.conn))
 		cur.refuse()
@@ -396,6 +399,34 @@ func supplyKey(r *saRunner, key crypto.PublicKey) {
 	})
 }
 
+// peerPair is the OE peer an IKE SA serves: this host's address and the
+// remote one (one peer per pair, see oe.Pair).
+func peerPair(r *saRunner) oe.Pair {
+	return oe.Pair{Local: r.sa.Local().Addr().Unmap(), Remote: r.sa.Remote().Addr().Unmap()}
+}
+
+// forgetKey drops the key verdict for remote once no IKE SA with it is
+// left: another of this host's addresses may still negotiate with it.
+func (a *Agent) forgetKey(remote netip.Addr) {
+	for k := range a.peerSA {
+		if k.Remote == remote {
+			return
+		}
+	}
+	delete(a.peerKeys, remote)
+}
+
+// authenticatedWith reports whether an SA that authenticated remote by its
+// key is still installed, for another of this host's addresses.
+func (a *Agent) authenticatedWith(remote netip.Addr) bool {
+	for k, m := range a.peerAuth {
+		if k.Remote == remote && m != ike.AuthNull && len(a.peerChildren[k]) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // dropOwned removes from the kernel, and from list, the Child SAs that
 // owner negotiated.
 func (a *Agent) dropOwned(list []childInfo, owner *saRunner) []childInfo {
@@ -417,6 +448,7 @@ func (a *Agent) classifyResponder(ctx context.Context, r *saRunner) {
 	}
 	r.classified = true
 	local, remote := r.sa.Local().Addr().Unmap(), r.sa.Remote().Addr().Unmap()
+	pk := oe.Pair{Local: local, Remote: remote}
 	if t := a.ikeio.initSeen(remote); !t.IsZero() && t.Before(r.created) {
 		r.created = t // when its IKE_SA_INIT arrived
 	}
@@ -443,8 +475,8 @@ func (a *Agent) classifyResponder(ctx context.Context, r *saRunner) {
 		switch act := act.(type) {
 		case oe.Accept:
 			r.setParams(childParams{Reqid: act.Reqid, Priority: trap.LayerBase(trap.LayerPeer), ReplayWindow: 32, DelayRekeyOut: true})
-			if a.peerSA[remote] == nil {
-				a.peerSA[remote] = r
+			if a.peerSA[pk] == nil {
+				a.peerSA[pk] = r
 				delete(a.peerKeys, remote) // a new negotiation: wait for a fresh lookup
 			}
 		case oe.Refuse:
@@ -477,10 +509,10 @@ func (a *Agent) oeIKE(ctx context.Context, act oe.Action) {
 		}
 		r, err := a.initiateSA(cfg, act.Local, act.Remote, childParams{Reqid: act.Reqid, Priority: trap.LayerBase(trap.LayerPeer), ReplayWindow: 32, DelayRekeyOut: true}, ikeOwner{peer: true})
 		if err != nil {
-			a.runOE(ctx, a.oe.Handle(a.now(), oe.Failed{Remote: act.Remote, Err: err}))
+			a.runOE(ctx, a.oe.Handle(a.now(), oe.Failed{Local: act.Local, Remote: act.Remote, Err: err}))
 			return
 		}
-		a.peerSA[act.Remote] = r
+		a.peerSA[oe.Pair{Local: act.Local, Remote: act.Remote}] = r
 	case oe.Supply:
 		// Every IKE SA with the peer gets it: when both ends initiate at
 		// once there are two until one is settled.
@@ -491,13 +523,15 @@ func (a *Agent) oeIKE(ctx context.Context, act oe.Action) {
 			}
 		}
 	case oe.Abort:
-		if r := a.peerSA[act.Remote]; r != nil {
-			delete(a.peerSA, act.Remote)
+		k := oe.Pair{Local: act.Local, Remote: act.Remote}
+		if r := a.peerSA[k]; r != nil {
+			delete(a.peerSA, k)
 			r.post(func(now time.Time) []ike.Action { return r.sa.Delete(now) })
 		}
 	case oe.Teardown:
-		if r := a.peerSA[act.Remote]; r != nil && r.paramsReqid() == act.Reqid {
-			delete(a.peerSA, act.Remote)
+		k := oe.Pair{Local: act.Local, Remote: act.Remote}
+		if r := a.peerSA[k]; r != nil && r.paramsReqid() == act.Reqid {
+			delete(a.peerSA, k)
 			r.post(func(now time.Time) []ike.Action { return r.sa.Delete(now) })
 		}
 	case oe.Accept, oe.Refuse:

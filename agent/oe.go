@@ -56,11 +56,11 @@ func (a *Agent) pollActivity(ctx context.Context) {
 		return
 	}
 	if a.peerUse == nil {
-		a.peerUse = map[netip.Addr]*peerUse{}
+		a.peerUse = map[oe.Pair]*peerUse{}
 	}
-	for remote := range a.peerUse {
-		if len(a.peerChildren[remote]) == 0 {
-			delete(a.peerUse, remote)
+	for k := range a.peerUse {
+		if len(a.peerChildren[k]) == 0 {
+			delete(a.peerUse, k)
 		}
 	}
 	if len(a.peerChildren) == 0 {
@@ -69,11 +69,11 @@ func (a *Agent) pollActivity(ctx context.Context) {
 	counters := a.saCounters(ctx)
 	now := a.now()
 	var acts []oe.Action
-	for remote, children := range a.peerChildren {
+	for k, children := range a.peerChildren {
 		if len(children) == 0 {
 			continue
 		}
-		prev := a.peerUse[remote]
+		prev := a.peerUse[k]
 		cur := &peerUse{bytes: map[xfrm.SAID]uint64{}}
 		used := false
 		for _, c := range children {
@@ -87,8 +87,8 @@ func (a *Agent) pollActivity(ctx context.Context) {
 				used = used || b > before
 			}
 		}
-		a.peerUse[remote] = cur
-		ev := oe.Activity{Remote: remote}
+		a.peerUse[k] = cur
+		ev := oe.Activity{Local: k.Local, Remote: k.Remote}
 		if used {
 			ev.LastUsed = now
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/oe-agent/oe-agent/agent/config"
 	"github.com/oe-agent/oe-agent/ike"
 	"github.com/oe-agent/oe-agent/ike/wire"
+	"github.com/oe-agent/oe-agent/oe"
 	"github.com/oe-agent/oe-agent/xfrm"
 )
 
@@ -54,8 +55,10 @@ func (a *Agent) status(ctx context.Context) *api.Status {
 		})
 	}
 	for i := range st.Peers {
-		if ip, err := netip.ParseAddr(st.Peers[i].Addr); err == nil {
-			st.Peers[i].Children = childrenStatus(a.peerChildren[ip], counters)
+		l, errL := netip.ParseAddr(st.Peers[i].Local.ID)
+		r, errR := netip.ParseAddr(st.Peers[i].Addr)
+		if errL == nil && errR == nil {
+			st.Peers[i].Children = childrenStatus(a.peerChildren[oe.Pair{Local: l, Remote: r}], counters)
 		}
 	}
 	return st

@@ -86,18 +86,26 @@ type Counters struct {
 	Acquires, Negotiations, Failures, Overflows, Lookups, Refused uint64
 }
 
+// Pair names an OE peer: this host's address and the remote one. The
+// IKE identities of OE are the addresses (RFC 4322 §3.1), so each pair is
+// negotiated, authenticated, shunted and expired on its own: a host with
+// many addresses has one peer per address a remote host reaches it on.
+type Pair struct{ Local, Remote netip.Addr }
+
+func (p Pair) String() string { return p.Local.String() + "<->" + p.Remote.String() }
+
 // Engine is the per-peer opportunistic encryption state machine. It is
 // pure: it takes events and the current time and returns actions; it never
 // blocks, sleeps or does I/O. It is not safe for concurrent use: the
 // agent's loop goroutine owns it.
 type Engine struct {
 	cfg       Config
-	peers     map[netip.Addr]*Peer
+	peers     map[Pair]*Peer
 	nextReqid uint32
 	counters  Counters
 }
 
-// Peer is the engine's record of one remote host.
+// Peer is the engine's record of one pair of addresses.
 type Peer struct {
 	Remote, Local netip.Addr
 	Group         trap.Group
@@ -120,21 +128,29 @@ type Peer struct {
 // New returns an engine with no peers.
 func New(cfg Config) *Engine {
 	cfg = cfg.withDefaults()
-	return &Engine{cfg: cfg, peers: map[netip.Addr]*Peer{}, nextReqid: cfg.ReqidMin}
+	return &Engine{cfg: cfg, peers: map[Pair]*Peer{}, nextReqid: cfg.ReqidMin}
 }
 
 // Counters returns the event counts.
 func (e *Engine) Counters() Counters { return e.counters }
 
-// Peers returns a copy of every peer record, ordered by address.
+// Peers returns a copy of every peer record, ordered by remote address,
+// then local address.
 func (e *Engine) Peers() []Peer {
 	out := make([]Peer, 0, len(e.peers))
 	for _, p := range e.peers {
 		out = append(out, *p)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Remote.Less(out[j].Remote) })
+	sort.Slice(out, func(i, j int) bool {
+		if c := out[i].Remote.Compare(out[j].Remote); c != 0 {
+			return c < 0
+		}
+		return out[i].Local.Less(out[j].Local)
+	})
 	return out
 }
+
+func (p *Peer) pair() Pair { return Pair{Local: p.Local, Remote: p.Remote} }
 
 // Entries are the per-peer kernel policy entries the agent must install
 // above the group traps (trap.Input.Peers).

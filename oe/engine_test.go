@@ -60,7 +60,7 @@ func TestSecureKeyBringsSAUp(t *testing.T) {
 	}
 	acts = e.Handle(t0.Add(10*time.Millisecond), KeyResult{Remote: east, Outcome: KeySecure, Key: key, Detail: "dns secure"})
 	wantTypes(t, acts, "Supply")
-	acts = e.Handle(t0.Add(50*time.Millisecond), Negotiated{Remote: east, Reqid: ini.Reqid, Initiator: true})
+	acts = e.Handle(t0.Add(50*time.Millisecond), Negotiated{Local: west, Remote: east, Reqid: ini.Reqid, Initiator: true})
 	wantTypes(t, acts, "PoliciesChanged")
 	en := onlyEntry(t, e)
 	if en.Action != trap.PeerIPsec || en.Reqid != ini.Reqid || en.Remote != east {
@@ -117,7 +117,7 @@ func TestFailedNegotiationShunts(t *testing.T) {
 	e := New(Config{})
 	e.Handle(t0, Acquire{Local: west, Remote: east, Group: trap.GroupPrivate})
 	e.Handle(t0, KeyResult{Remote: east, Outcome: KeySecure, Key: key})
-	wantTypes(t, e.Handle(t0, Failed{Remote: east, Err: errors.New("AUTHENTICATION_FAILED")}), "PoliciesChanged")
+	wantTypes(t, e.Handle(t0, Failed{Local: west, Remote: east, Err: errors.New("AUTHENTICATION_FAILED")}), "PoliciesChanged")
 	if en := onlyEntry(t, e); en.Action != trap.PeerDrop || en.Reason != "negotiation failed: AUTHENTICATION_FAILED" {
 		t.Fatalf("entry %+v", en)
 	}
@@ -137,7 +137,7 @@ func TestClosedWhileNegotiatingFails(t *testing.T) {
 		e := New(Config{})
 		e.Handle(t0, Acquire{Local: west, Remote: east, Group: tc.group})
 		e.Handle(t0, KeyResult{Remote: east, Outcome: KeySecure, Key: key})
-		wantTypes(t, e.Handle(t0.Add(time.Second), Closed{Remote: east}), "PoliciesChanged")
+		wantTypes(t, e.Handle(t0.Add(time.Second), Closed{Local: west, Remote: east}), "PoliciesChanged")
 		en := onlyEntry(t, e)
 		if en.Action != tc.want || en.Reason != "negotiation failed: IKE SA closed before a Child SA was installed" {
 			t.Fatalf("%v: entry %+v, want %v", tc.group, en, tc.want)
@@ -171,7 +171,7 @@ func TestAnonymousOE(t *testing.T) {
 	if s := acts[0].(Supply); !s.Anonymous || s.Key != nil {
 		t.Fatalf("supply %+v", s)
 	}
-	e.Handle(t0, Negotiated{Remote: east, Reqid: 5, Anonymous: true})
+	e.Handle(t0, Negotiated{Local: west, Remote: east, Reqid: 5, Anonymous: true})
 	if p := e.Peers()[0]; !p.Anonymous || p.State != Up {
 		t.Fatalf("peer %+v", p)
 	}
@@ -182,10 +182,10 @@ func TestAuthenticatedNeverReplacedByAnonymous(t *testing.T) {
 	acts := e.Handle(t0, Acquire{Local: west, Remote: east, Group: trap.GroupPrivateOrClear})
 	reqid := acts[1].(Initiate).Reqid
 	e.Handle(t0, KeyResult{Remote: east, Outcome: KeySecure, Key: key})
-	e.Handle(t0, Negotiated{Remote: east, Reqid: reqid})
+	e.Handle(t0, Negotiated{Local: west, Remote: east, Reqid: reqid})
 	// The peer initiates again and manages only an anonymous SA.
 	wantTypes(t, e.Handle(t0.Add(time.Minute), Inbound{Local: west, Remote: east, Group: trap.GroupPrivateOrClear}), "Lookup", "Accept")
-	acts = e.Handle(t0.Add(time.Minute), Negotiated{Remote: east, Reqid: reqid + 1, Anonymous: true})
+	acts = e.Handle(t0.Add(time.Minute), Negotiated{Local: west, Remote: east, Reqid: reqid + 1, Anonymous: true})
 	wantTypes(t, acts, "Teardown")
 	if td := acts[0].(Teardown); td.Reqid != reqid+1 {
 		t.Fatalf("teardown %+v: must remove the anonymous newcomer", td)
@@ -249,15 +249,15 @@ func TestIdleAndClose(t *testing.T) {
 	e := New(Config{IdleTimeout: time.Minute})
 	e.Handle(t0, Acquire{Local: west, Remote: east, Group: trap.GroupPrivateOrClear})
 	e.Handle(t0, KeyResult{Remote: east, Outcome: KeySecure, Key: key})
-	e.Handle(t0, Negotiated{Remote: east, Reqid: 9})
-	wantTypes(t, e.Handle(t0.Add(50*time.Second), Activity{Remote: east, LastUsed: t0.Add(40 * time.Second)}))
-	wantTypes(t, e.Handle(t0.Add(101*time.Second), Activity{Remote: east, LastUsed: t0.Add(40 * time.Second)}), "Teardown", "PoliciesChanged")
+	e.Handle(t0, Negotiated{Local: west, Remote: east, Reqid: 9})
+	wantTypes(t, e.Handle(t0.Add(50*time.Second), Activity{Local: west, Remote: east, LastUsed: t0.Add(40 * time.Second)}))
+	wantTypes(t, e.Handle(t0.Add(101*time.Second), Activity{Local: west, Remote: east, LastUsed: t0.Add(40 * time.Second)}), "Teardown", "PoliciesChanged")
 	if len(e.Peers()) != 0 {
 		t.Fatal("idle peer kept")
 	}
 	e.Handle(t0, Acquire{Local: west, Remote: east, Group: trap.GroupPrivateOrClear})
-	e.Handle(t0, Negotiated{Remote: east, Reqid: 10})
-	wantTypes(t, e.Handle(t0, Closed{Remote: east, Err: errors.New("peer restarted (INVALID_SPI)")}), "PoliciesChanged")
+	e.Handle(t0, Negotiated{Local: west, Remote: east, Reqid: 10})
+	wantTypes(t, e.Handle(t0, Closed{Local: west, Remote: east, Err: errors.New("peer restarted (INVALID_SPI)")}), "PoliciesChanged")
 	if len(e.Entries()) != 0 {
 		t.Fatal("closed peer's policy kept: the trap must take over to renegotiate")
 	}
@@ -289,11 +289,11 @@ func TestNeverClearForPrivate(t *testing.T) {
 			case 1:
 				acts = e.Handle(now, KeyResult{Remote: r, Outcome: KeyOutcome(1 + rng.IntN(5)), Key: key})
 			case 2:
-				acts = e.Handle(now, Failed{Remote: r, Err: errors.New("x")})
+				acts = e.Handle(now, Failed{Local: west, Remote: r, Err: errors.New("x")})
 			case 3:
-				acts = e.Handle(now, Negotiated{Remote: r, Reqid: uint32(100 + rng.IntN(5)), Anonymous: rng.IntN(2) == 0})
+				acts = e.Handle(now, Negotiated{Local: west, Remote: r, Reqid: uint32(100 + rng.IntN(5)), Anonymous: rng.IntN(2) == 0})
 			case 4:
-				acts = e.Handle(now, Closed{Remote: r})
+				acts = e.Handle(now, Closed{Local: west, Remote: r})
 			case 5:
 				acts = e.Tick(now)
 			case 6:
@@ -315,6 +315,53 @@ func TestNeverClearForPrivate(t *testing.T) {
 					t.Fatalf("run %d step %d: pass entry for %s with reason %q: only a denial, a failure, a timeout or an overflow may pass", run, step, en.Remote, en.Reason)
 				}
 			}
+		}
+	}
+}
+
+// TestPairsWithOneRemote: a host with two addresses, both reached by the
+// same remote host, has two peers: each pair negotiates, comes up, fails
+// and closes on its own; one key lookup serves both.
+func TestPairsWithOneRemote(t *testing.T) {
+	e := New(Config{})
+	a1, a2 := east, other // this host's two addresses; west is the remote
+	for _, l := range []netip.Addr{a1, a2} {
+		wantTypes(t, e.Handle(t0, Inbound{Local: l, Remote: west, Group: trap.GroupPrivateOrClear}), "Lookup", "Accept")
+	}
+	if n := len(e.Peers()); n != 2 {
+		t.Fatalf("%d peers, want one per local address: %+v", n, e.Peers())
+	}
+	// One verdict about west's key reaches both negotiations, with one
+	// Supply (the agent hands it to every IKE SA with west).
+	wantTypes(t, e.Handle(t0, KeyResult{Remote: west, Outcome: KeySecure, Key: key}), "Supply")
+	wantTypes(t, e.Handle(t0, KeyResult{Remote: west, Outcome: KeySecure, Key: key}))
+	wantTypes(t, e.Handle(t0, Negotiated{Local: a1, Remote: west, Reqid: 11}), "PoliciesChanged")
+	wantTypes(t, e.Handle(t0, Negotiated{Local: a2, Remote: west, Reqid: 12}), "PoliciesChanged")
+	es := e.Entries()
+	if len(es) != 2 || es[0].Local == es[1].Local || es[0].Reqid == es[1].Reqid {
+		t.Fatalf("entries %+v, want one IPsec entry per pair", es)
+	}
+	// Closing one pair's SA leaves the other.
+	wantTypes(t, e.Handle(t0, Closed{Local: a1, Remote: west}), "PoliciesChanged")
+	if en := onlyEntry(t, e); en.Local != a2 || en.Action != trap.PeerIPsec {
+		t.Fatalf("entry %+v, want a2's SA", en)
+	}
+	// An event about a pair the engine does not know changes nothing.
+	wantTypes(t, e.Handle(t0, Closed{Local: a1, Remote: west}))
+
+	// A denial fails every pair waiting for the key, with one policy
+	// change.
+	e = New(Config{})
+	e.Handle(t0, Inbound{Local: a1, Remote: west, Group: trap.GroupPrivate})
+	e.Handle(t0, Inbound{Local: a2, Remote: west, Group: trap.GroupPrivate})
+	acts := e.Handle(t0, KeyResult{Remote: west, Outcome: KeyDenied})
+	wantTypes(t, acts, "Abort", "Abort", "PoliciesChanged")
+	if ab0, ab1 := acts[0].(Abort), acts[1].(Abort); ab0.Local == ab1.Local {
+		t.Fatalf("aborts %+v, %+v: want one per pair", ab0, ab1)
+	}
+	for _, en := range e.Entries() {
+		if en.Action != trap.PeerDrop {
+			t.Fatalf("entry %+v, want drop (private)", en)
 		}
 	}
 }

@@ -56,31 +56,36 @@ type KeyResult struct {
 	Detail string
 }
 
-// Negotiated reports that the IKE SA with Remote is up and its Child SA
-// installed with Reqid.
+// Negotiated reports that the IKE SA between Local and Remote is up and
+// its Child SA installed with Reqid.
 type Negotiated struct {
+	Local     netip.Addr
 	Remote    netip.Addr
 	Reqid     uint32
 	Anonymous bool // NULL authentication (RFC 7619)
 	Initiator bool
 }
 
-// Failed reports that negotiation with Remote failed before an SA came up.
+// Failed reports that negotiation between Local and Remote failed before
+// an SA came up.
 type Failed struct {
+	Local  netip.Addr
 	Remote netip.Addr
 	Err    error
 }
 
-// Closed reports that the SA with Remote is gone: deleted by the peer, by
-// us, or declared dead (liveness check, INVALID_SPI).
+// Closed reports that the SA between Local and Remote is gone: deleted by
+// the peer, by us, or declared dead (liveness check, INVALID_SPI).
 type Closed struct {
+	Local  netip.Addr
 	Remote netip.Addr
 	Err    error
 }
 
-// Activity reports when the SA with Remote last carried traffic (from the
-// kernel's counters), for idle expiry.
+// Activity reports when the SA between Local and Remote last carried
+// traffic (from the kernel's counters), for idle expiry.
 type Activity struct {
+	Local    netip.Addr
 	Remote   netip.Addr
 	LastUsed time.Time
 }
@@ -132,14 +137,18 @@ type Refuse struct {
 	Reason string
 }
 
-// Abort asks the agent to stop negotiating with Remote (no SA installed).
+// Abort asks the agent to stop negotiating between Local and Remote (no
+// SA installed).
 type Abort struct {
+	Local  netip.Addr
 	Remote netip.Addr
 	Reason string
 }
 
-// Teardown asks the agent to delete the SA with Remote (idle, or replaced).
+// Teardown asks the agent to delete the SA between Local and Remote
+// (idle, or replaced).
 type Teardown struct {
+	Local  netip.Addr
 	Remote netip.Addr
 	Reqid  uint32
 	Reason string

@@ -3,7 +3,6 @@ package oe
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"time"
 
 	"github.com/oe-agent/oe-agent/trap"
@@ -27,10 +26,11 @@ func (e *Engine) Handle(now time.Time, ev Event) []Action {
 	case Closed:
 		return e.closed(now, ev)
 	case Activity:
-		if p := e.peers[ev.Remote]; p != nil && ev.LastUsed.After(p.lastUsed) {
+		k := Pair{ev.Local, ev.Remote}
+		if p := e.peers[k]; p != nil && ev.LastUsed.After(p.lastUsed) {
 			p.lastUsed = ev.LastUsed
 		}
-		return e.idleCheck(now, ev.Remote)
+		return e.idleCheck(now, k)
 	}
 	return nil
 }
@@ -42,7 +42,8 @@ func (e *Engine) acquire(now time.Time, ev Acquire) []Action {
 	if !ev.Group.Traps() {
 		return nil // a stale ACQUIRE from a trap that is gone
 	}
-	if p := e.peers[ev.Remote]; p != nil {
+	k := Pair{ev.Local, ev.Remote}
+	if p := e.peers[k]; p != nil {
 		// Negotiating: the kernel queues the flow's packets already.
 		// Up or shunted: a late ACQUIRE for a flow the per-peer policy now
 		// covers. Nothing to do either way.
@@ -51,14 +52,14 @@ func (e *Engine) acquire(now time.Time, ev Acquire) []Action {
 	if len(e.peers) >= e.cfg.MaxPeers || e.negotiating() >= e.cfg.MaxNegotiations {
 		e.counters.Overflows++
 		p := &Peer{Remote: ev.Remote, Local: ev.Local, Group: ev.Group}
-		e.peers[ev.Remote] = p
+		e.peers[k] = p
 		e.shunt(now, p, failureShunt(ev.Group), e.cfg.RetryLifetime,
 			fmt.Sprintf("overflow: %d negotiations, %d peers at their limits", e.negotiating(), len(e.peers)-1))
 		return []Action{PoliciesChanged{}}
 	}
 	p := &Peer{Remote: ev.Remote, Local: ev.Local, Group: ev.Group, State: Negotiating, Since: now, Initiator: true}
 	p.Reqid = e.allocReqid()
-	e.peers[ev.Remote] = p
+	e.peers[k] = p
 	e.counters.Negotiations++
 	e.counters.Lookups++
 	return []Action{
@@ -82,7 +83,8 @@ func (e *Engine) inbound(now time.Time, ev Inbound) []Action {
 		}
 		return []Action{Refuse{Remote: ev.Remote, Reason: why}}
 	}
-	if p := e.peers[ev.Remote]; p != nil {
+	k := Pair{ev.Local, ev.Remote}
+	if p := e.peers[k]; p != nil {
 		switch p.State {
 		case Negotiating:
 			// Both sides initiated at once: answer too; the IKE layer keeps
@@ -100,7 +102,7 @@ func (e *Engine) inbound(now time.Time, ev Inbound) []Action {
 		e.counters.Refused++
 		return []Action{Refuse{Remote: ev.Remote, Reason: "overflow: too many negotiations or peers"}}
 	}
-	old := e.peers[ev.Remote]
+	old := e.peers[k]
 	p := &Peer{Remote: ev.Remote, Local: ev.Local, Group: ev.Group, State: Negotiating, Since: now}
 	if old != nil {
 		// Keep the old record's SA facts until the new SA is up: an
@@ -115,7 +117,7 @@ func (e *Engine) inbound(now time.Time, ev Inbound) []Action {
 	if p.Reqid == 0 {
 		p.Reqid = e.allocReqid()
 	}
-	e.peers[ev.Remote] = p
+	e.peers[k] = p
 	e.counters.Negotiations++
 	e.counters.Lookups++
 	acts := []Action{Lookup{Remote: ev.Remote}, Accept{Remote: ev.Remote, Reqid: p.Reqid, AllowNull: e.cfg.AuthNull}}
@@ -133,10 +135,31 @@ func (e *Engine) inbound(now time.Time, ev Inbound) []Action {
 // an attack or an outage: they never lead to clear, they drop for
 // RetryLifetime.
 func (e *Engine) keyResult(now time.Time, ev KeyResult) []Action {
-	p := e.peers[ev.Remote]
-	if p == nil || p.keyDone {
-		return nil
+	// The key is the remote host's: the verdict serves every pair with it
+	// that waits for one.
+	var acts []Action
+	supplied := false
+	for _, p := range e.Peers() {
+		q := e.peers[p.pair()]
+		if q.Remote != ev.Remote || q.keyDone {
+			continue
+		}
+		a := e.keyResultFor(now, q, ev)
+		if len(a) > 0 {
+			if _, ok := a[0].(Supply); ok {
+				if supplied {
+					continue // one Supply reaches every IKE SA with Remote
+				}
+				supplied = true
+			}
+		}
+		acts = append(acts, a...)
 	}
+	return dedupePolicies(acts)
+}
+
+// keyResultFor applies a key verdict to one pair.
+func (e *Engine) keyResultFor(now time.Time, p *Peer, ev KeyResult) []Action {
 	p.keyDone = true
 	p.KeyDetail = ev.Detail
 	switch ev.Outcome {
@@ -162,22 +185,39 @@ func (e *Engine) keyResult(now time.Time, ev KeyResult) []Action {
 	}
 }
 
+// dedupePolicies keeps one PoliciesChanged, at the end.
+func dedupePolicies(acts []Action) []Action {
+	out := acts[:0:0]
+	changed := false
+	for _, a := range acts {
+		if _, ok := a.(PoliciesChanged); ok {
+			changed = true
+			continue
+		}
+		out = append(out, a)
+	}
+	if changed {
+		out = append(out, PoliciesChanged{})
+	}
+	return out
+}
+
 // fail ends a negotiation with a shunt.
 func (e *Engine) fail(now time.Time, p *Peer, action trap.PeerAction, d time.Duration, reason string) []Action {
 	e.counters.Failures++
 	e.shunt(now, p, action, d, reason)
-	return []Action{Abort{Remote: p.Remote, Reason: reason}, PoliciesChanged{}}
+	return []Action{Abort{Local: p.Local, Remote: p.Remote, Reason: reason}, PoliciesChanged{}}
 }
 
 // negotiated records an SA that came up. An anonymous SA never replaces an
 // authenticated one with the same peer.
 func (e *Engine) negotiated(now time.Time, ev Negotiated) []Action {
-	p := e.peers[ev.Remote]
+	p := e.peers[Pair{ev.Local, ev.Remote}]
 	if p == nil {
-		return []Action{Teardown{Remote: ev.Remote, Reqid: ev.Reqid, Reason: "no negotiation was expected with this peer"}}
+		return []Action{Teardown{Local: ev.Local, Remote: ev.Remote, Reqid: ev.Reqid, Reason: "no negotiation was expected with this peer"}}
 	}
 	if p.State == Up && !p.Anonymous && ev.Anonymous {
-		return []Action{Teardown{Remote: ev.Remote, Reqid: ev.Reqid, Reason: "an anonymous SA may not replace an authenticated one"}}
+		return []Action{Teardown{Local: ev.Local, Remote: ev.Remote, Reqid: ev.Reqid, Reason: "an anonymous SA may not replace an authenticated one"}}
 	}
 	p.State, p.Since, p.lastUsed = Up, now, now
 	p.Reqid, p.Anonymous, p.Initiator = ev.Reqid, ev.Anonymous, ev.Initiator
@@ -187,7 +227,7 @@ func (e *Engine) negotiated(now time.Time, ev Negotiated) []Action {
 }
 
 func (e *Engine) failed(now time.Time, ev Failed) []Action {
-	p := e.peers[ev.Remote]
+	p := e.peers[Pair{ev.Local, ev.Remote}]
 	if p == nil || p.State != Negotiating {
 		return nil
 	}
@@ -203,18 +243,19 @@ func (e *Engine) failed(now time.Time, ev Failed) []Action {
 // SA) ends that negotiation as a failure, at once rather than at the
 // negotiation timeout.
 func (e *Engine) closed(now time.Time, ev Closed) []Action {
-	p := e.peers[ev.Remote]
+	k := Pair{ev.Local, ev.Remote}
+	p := e.peers[k]
 	if p != nil && p.State == Negotiating {
 		err := ev.Err
 		if err == nil {
 			err = errors.New("IKE SA closed before a Child SA was installed")
 		}
-		return e.failed(now, Failed{Remote: ev.Remote, Err: err})
+		return e.failed(now, Failed{Local: ev.Local, Remote: ev.Remote, Err: err})
 	}
 	if p == nil || p.State != Up {
 		return nil
 	}
-	delete(e.peers, ev.Remote)
+	delete(e.peers, k)
 	return []Action{PoliciesChanged{}}
 }
 
@@ -223,10 +264,10 @@ func (e *Engine) Tick(now time.Time) []Action {
 	var acts []Action
 	changed := false
 	for _, p := range e.Peers() {
-		q := e.peers[p.Remote]
+		q := e.peers[p.pair()]
 		switch {
 		case q.State == Shunted && !now.Before(q.Expires):
-			delete(e.peers, q.Remote)
+			delete(e.peers, p.pair())
 			changed = true
 		case q.State == Negotiating && !now.Before(q.Since.Add(e.cfg.NegotiationTimeout)):
 			acts = append(acts, e.fail(now, q, failureShunt(q.Group), e.cfg.ShuntLifetime, "negotiation timed out")...)
@@ -239,11 +280,11 @@ func (e *Engine) Tick(now time.Time) []Action {
 }
 
 // idleCheck tears down an SA that carried no traffic for IdleTimeout.
-func (e *Engine) idleCheck(now time.Time, remote netip.Addr) []Action {
-	p := e.peers[remote]
+func (e *Engine) idleCheck(now time.Time, k Pair) []Action {
+	p := e.peers[k]
 	if p == nil || p.State != Up || e.cfg.IdleTimeout < 0 || now.Sub(p.lastUsed) < e.cfg.IdleTimeout {
 		return nil
 	}
-	delete(e.peers, remote)
-	return []Action{Teardown{Remote: remote, Reqid: p.Reqid, Reason: "idle"}, PoliciesChanged{}}
+	delete(e.peers, k)
+	return []Action{Teardown{Local: k.Local, Remote: k.Remote, Reqid: p.Reqid, Reason: "idle"}, PoliciesChanged{}}
 }
