@@ -222,7 +222,11 @@ func (a *Agent) handleIKE(ctx context.Context, ev ikeEvent) {
 			}
 		case r.owner.peer:
 			a.peerChildren[pk] = replaceChild(a.peerChildren[pk], info, act.Replaces)
-			if a.peerSA[pk] != r {
+			if cur := a.peerSA[pk]; cur == nil || cur.isRefused() {
+				// Not over another live IKE SA: when two met, settleDuplicate
+				// chose, and the one it deletes may report its Child SA
+				// after that; taking it back would make its deletion look
+				// like the peer's end (the engine forgot the peer).
 				a.peerSA[pk] = r
 			}
 			reqid := r.paramsReqid()
