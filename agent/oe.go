@@ -3,6 +3,9 @@ package agent
 import (
 	"context"
 	"net/netip"
+	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -25,12 +28,28 @@ func oeConfigOf(s config.Setup) oe.Config {
 	}
 	return oe.Config{
 		ShuntLifetime:        s.OEShuntLifetime,
+		AcquireExpires:       acquireExpires(),
 		IdleTimeout:          idle,
 		AuthNull:             s.OEAuthNull,
 		PassWhileNegotiating: s.OENegotiationShunt == config.ShuntPass,
 		MaxNegotiations:      s.OEMaxNegotiations,
 		MaxPeers:             s.OEMaxPeers,
 	}
+}
+
+// acquireExpires reads net.core.xfrm_acq_expires of the agent's network
+// namespace: how long the kernel keeps an ACQUIRE's larval state; 0 (the
+// engine's default, the kernel's 30 s) when it cannot be read.
+func acquireExpires() time.Duration {
+	b, err := os.ReadFile("/proc/sys/net/core/xfrm_acq_expires")
+	if err != nil {
+		return 0
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return time.Duration(n) * time.Second
 }
 
 // peerUse is what the last activity poll saw of an OE peer's SAs.

@@ -19,6 +19,12 @@ type Config struct {
 	// answer was Bogus or Indeterminate stays: shorter than ShuntLifetime,
 	// since the cause may be transient (default 1 minute).
 	RetryLifetime time.Duration
+	// AcquireExpires is how long the kernel keeps the larval state of an
+	// ACQUIRE (net.core.xfrm_acq_expires, default 30 s). While it lives the
+	// kernel sends no new ACQUIRE for the flow and queues or drops its
+	// packets, so a shunt never ends sooner: the trap would be back with
+	// nobody told of the packets that hit it.
+	AcquireExpires time.Duration
 	// NegotiationTimeout bounds a negotiation that neither succeeds nor
 	// fails (default 30 seconds).
 	NegotiationTimeout time.Duration
@@ -48,6 +54,7 @@ func (c Config) withDefaults() Config {
 	}
 	def(&c.ShuntLifetime, 15*time.Minute)
 	def(&c.RetryLifetime, time.Minute)
+	def(&c.AcquireExpires, 30*time.Second)
 	def(&c.NegotiationTimeout, 30*time.Second)
 	def(&c.IdleTimeout, 10*time.Minute)
 	if c.MaxNegotiations <= 0 {
@@ -222,6 +229,7 @@ func (e *Engine) allocReqid() uint32 {
 
 // shunt puts p behind a pass or drop shunt for d.
 func (e *Engine) shunt(now time.Time, p *Peer, action trap.PeerAction, d time.Duration, reason string) {
+	d = max(d, e.cfg.AcquireExpires)
 	p.State, p.Shunt, p.Expires, p.LastError, p.Since = Shunted, action, now.Add(d), reason, now
 }
 

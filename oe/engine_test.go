@@ -365,3 +365,25 @@ func TestPairsWithOneRemote(t *testing.T) {
 		}
 	}
 }
+
+// TestShuntOutlivesAcquire: a shunt shorter than the kernel's ACQUIRE
+// lifetime lasts that long, since until the larval state expires the
+// kernel raises no new ACQUIRE for the flow.
+func TestShuntOutlivesAcquire(t *testing.T) {
+	e := New(Config{ShuntLifetime: 5 * time.Second, AcquireExpires: 20 * time.Second})
+	e.Handle(t0, Acquire{Local: west, Remote: east, Group: trap.GroupPrivateOrClear})
+	e.Handle(t0, KeyResult{Remote: east, Outcome: KeyDenied})
+	if en := onlyEntry(t, e); !en.Expires.Equal(t0.Add(20 * time.Second)) {
+		t.Fatalf("shunt expires %v, want %v", en.Expires, t0.Add(20*time.Second))
+	}
+	wantTypes(t, e.Tick(t0.Add(19*time.Second)))
+	wantTypes(t, e.Tick(t0.Add(20*time.Second)), "PoliciesChanged")
+
+	// A longer shunt keeps its own lifetime.
+	e = New(Config{ShuntLifetime: time.Minute, AcquireExpires: 20 * time.Second})
+	e.Handle(t0, Acquire{Local: west, Remote: east, Group: trap.GroupPrivateOrClear})
+	e.Handle(t0, KeyResult{Remote: east, Outcome: KeyDenied})
+	if en := onlyEntry(t, e); !en.Expires.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("shunt expires %v, want %v", en.Expires, t0.Add(time.Minute))
+	}
+}
