@@ -275,6 +275,7 @@ func TestVMSystemdPackage(t *testing.T) {
 	})
 
 	t.Run("security", func(t *testing.T) {
+		must(t, time.Minute, "systemd-analyze", "verify", unit)
 		out := must(t, time.Minute, "systemd-analyze", "security", "--no-pager", unit)
 		m := regexp.MustCompile(`Overall exposure level for \S+: ([0-9.]+)`).FindStringSubmatch(out)
 		if m == nil {
