@@ -200,17 +200,22 @@ func (a *Agent) runOE(ctx context.Context, acts []oe.Action) {
 	}
 }
 
-// kickTrap re-installs the group trap that holds remote's first packets,
-// unchanged. The kernel re-queues a replaced policy's held packets and
-// retries them at once (xfrm_policy_requeue), so they leave through the
-// new SA now instead of at the hold queue's next back-off retry (which
-// doubles from 100 ms).
+// kickTrap re-installs, unchanged, the group trap that holds remote's
+// first packets and the per-peer policy that holds the next ones (its
+// hold entry becomes the SA's policy with the same template, which the
+// reconciler leaves alone). The kernel re-queues a replaced policy's held
+// packets and retries them at once (xfrm_policy_requeue), so they leave
+// through the new SA now instead of at the hold queue's next back-off
+// retry (which doubles from 100 ms).
 func (a *Agent) kickTrap(ctx context.Context, remote netip.Addr) {
 	if a.set == nil {
 		return
 	}
 	for _, e := range a.set.Entries {
-		if e.Verdict == trap.VerdictTrap && e.Policy.Dir == xfrm.DirOut && e.Policy.Selector.Dst.Contains(remote) && e.Policy.Selector.Proto == 0 {
+		if e.Policy.Dir != xfrm.DirOut || e.Policy.Selector.Proto != 0 || !e.Policy.Selector.Dst.Contains(remote) {
+			continue
+		}
+		if e.Verdict == trap.VerdictTrap || (e.Layer == trap.LayerPeer && len(e.Policy.Templates) > 0) {
 			if err := a.kernel.UpdatePolicy(ctx, e.Policy); err != nil {
 				a.log.Debug("cannot kick trap", zap.Stringer("policy", e.Policy), zap.Error(err))
 			}
