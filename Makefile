@@ -10,7 +10,7 @@ VMRUN    = $(GO) run ./internal/vmtest/cmd/vmrun
 APT_PACKAGES = $(shell sed -e 's/\#.*//' internal/testenv/apt-packages.txt)
 
 
-.PHONY: all build deps deps-apt deps-go deps-peers lint test test-unit test-netns test-vm vm-shell bench demo clean deb
+.PHONY: all build deps deps-apt deps-go deps-peers lint test test-unit test-netns test-vm vm-shell bench bench-oe demo clean deb
 
 all: build
 
@@ -68,7 +68,7 @@ test-netns: build
 
 # One guest boot runs every package's TestVM tests side by side.
 # One test: make test-vm PKG=./xfrm RUN=TestVMTransport
-test-vm: build
+test-vm: build deb
 	$(VMRUN) test $(if $(RUN),-run '^$(RUN)') $(PKG)
 
 vm-shell:
@@ -76,6 +76,10 @@ vm-shell:
 
 bench:
 	OE_TEST_TIER=unit $(GO) test -run '^$$' -bench '$(BENCH)' -benchmem $(PKG)
+
+# bench-oe: OE's first packet, west->east from fresh state 10 times in the guest (not part of make test).
+bench-oe: build
+	$(VMRUN) test -run '^TestVMBenchOE$$' -args -oe.bench ./agent/e2e
 
 # The main job: two hosts and a signed DNS zone in namespaces of the test
 # guest (this kernel may lack ESP), oe-agentd on both, traffic, and what
