@@ -95,7 +95,14 @@ func writeKeyFile(path string, block []byte, force bool) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	// Without --force, link(2) publishes the key only if no file appeared
+	// at path meanwhile: it fails where rename(2) would replace.
+	if force {
+		err = os.Rename(tmp.Name(), path)
+	} else if err = os.Link(tmp.Name(), path); errors.Is(err, fs.ErrExist) {
+		err = fmt.Errorf("%s already exists; it may be published in DNS, so it is kept (use --force to replace it)", path)
+	}
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(Stdout, "wrote %s (mode 0600); publish its IPSECKEY with: oectl showhostkey --ipseckey ADDR\n", path)
