@@ -88,6 +88,13 @@ type Agent struct {
 	peerChildren map[oe.Pair][]childInfo
 	peerAuth     map[oe.Pair]ike.AuthMethod
 	peerKeys     map[netip.Addr]oe.Supply // the engine's last key verdict per remote host
+
+	// Batching of OE policy changes (inBatch): while deferPolicies is
+	// set, the engine's policy changes only mark policiesDirty and held
+	// packets to release are noted in kicks, until flushPolicies.
+	deferPolicies bool
+	policiesDirty bool
+	kicks         map[netip.Addr]bool
 }
 
 // New loads and checks the configuration; nothing touches the kernel until
@@ -235,13 +242,13 @@ func (a *Agent) Run(ctx context.Context) error {
 				events = nil
 				continue
 			}
-			a.handleKernelEvent(ctx, ev)
+			a.inBatch(ctx, &events, func() { a.handleKernelEvent(ctx, ev) })
 		case <-oeTimer.C:
 			a.oeTick(ctx)
 		case <-activity.C:
 			a.pollActivity(ctx)
 		case ev := <-a.ikeEvents:
-			a.handleIKE(ctx, ev)
+			a.inBatch(ctx, &events, func() { a.handleIKE(ctx, ev) })
 		case <-ctx.Done():
 			a.notify("STOPPING=1")
 			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -235,7 +235,7 @@ func (a *Agent) handleIKE(ctx context.Context, ev ikeEvent) {
 			if !anon {
 				a.ikeio.setAuthenticated(remote, true)
 			}
-			a.kickTrap(ctx, remote)
+			a.releaseHeld(ctx, remote)
 		}
 	case ike.DeleteChild:
 		if cs != nil {

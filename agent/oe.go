@@ -191,13 +191,77 @@ func (a *Agent) runOE(ctx context.Context, acts []oe.Action) {
 		}
 	}
 	if changed {
+		a.policiesDirty = true
+		if !a.deferPolicies {
+			a.flushPolicies(ctx)
+		}
+	}
+}
+
+// maxBatch bounds the events one batch handles before the policy set is
+// applied (inBatch).
+const maxBatch = 64
+
+// inBatch runs handle, then the IKE and kernel events already waiting (at
+// most maxBatch in all), with the OE engine's policy changes and trap kicks
+// deferred; then it applies the policy set once and releases held packets.
+// A reconcile reads and diffs every policy, and trap.Compute grows with
+// the peers: under a burst of negotiations (200 new peers at once) one
+// reconcile per peer change kept the loop busy for minutes, while IKE
+// events queued and negotiations timed out. A lone event is applied at
+// once, as before: the batch ends when nothing else waits.
+func (a *Agent) inBatch(ctx context.Context, events *<-chan xfrm.Event, handle func()) {
+	a.deferPolicies = true
+	handle()
+drain:
+	for n := 1; n < maxBatch; n++ {
+		select {
+		case ev := <-a.ikeEvents:
+			a.handleIKE(ctx, ev)
+		case ev, ok := <-*events:
+			if !ok {
+				*events = nil
+				continue
+			}
+			a.handleKernelEvent(ctx, ev)
+		default:
+			break drain
+		}
+	}
+	a.deferPolicies = false
+	a.flushPolicies(ctx)
+}
+
+// flushPolicies applies the policy set if the OE engine changed it, then
+// releases the held packets of the peers whose SA came up (kickTrap),
+// which needs their SA's policy in place.
+func (a *Agent) flushPolicies(ctx context.Context) {
+	if a.policiesDirty {
+		a.policiesDirty = false
 		set, err := a.desiredPolicies(a.bundle)
 		if err != nil {
 			a.log.Error("OE policies cannot be computed", zap.Error(err))
-			return
+		} else {
+			a.applyPolicies(ctx, set)
 		}
-		a.applyPolicies(ctx, set)
 	}
+	for remote := range a.kicks {
+		a.kickTrap(ctx, remote)
+	}
+	clear(a.kicks)
+}
+
+// releaseHeld releases the packets held for remote now, or, in a batch,
+// once the batch's policies are applied.
+func (a *Agent) releaseHeld(ctx context.Context, remote netip.Addr) {
+	if !a.deferPolicies {
+		a.kickTrap(ctx, remote)
+		return
+	}
+	if a.kicks == nil {
+		a.kicks = map[netip.Addr]bool{}
+	}
+	a.kicks[remote] = true
 }
 
 // kickTrap re-installs, unchanged, the group trap that holds remote's
