@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -49,7 +50,7 @@ func waitESPCount(t testing.TB, h *oetest.Host, a, b netip.Addr, n int, stable, 
 			since = time.Time{}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: %d ESP SAs between %s and %s after %s, want %d:\n%s", h, len(sas), a, b, d, n, h.XfrmDump(t))
+			t.Fatalf("%s: %d ESP SAs between %s and %s after %s, want %d:\n%s", h, len(sas), a, b, d, n, kernelDump(t, h))
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
@@ -64,6 +65,9 @@ func udpRound(t testing.TB, from *oetest.Host, src netip.Addr, to *oetest.Host, 
 	sink := to.ListenUDP(t, dst, marker)
 	defer sink.Close()
 	flow := from.SendUDP(t, src, dst, marker, oetest.Burst{Count: count, Interval: interval})
+	if flow.Errors > 0 {
+		t.Logf("%s -> %s: %d of %d sends failed, the first with %v", src, dst, flow.Errors, count, flow.ErrFirst)
+	}
 	sink.WaitCount(count, wait)
 	return sink.Report(flow), marker
 }
@@ -120,6 +124,28 @@ func espSPIs(c *oetest.Capture, src, dst netip.Addr) []uint32 {
 		}
 	}
 	return out
+}
+
+// kernelDump is what h's kernel holds and counts for XFRM: policies,
+// states and /proc/net/xfrm_stat, for failure messages.
+func kernelDump(t testing.TB, h *oetest.Host) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("--- policies on " + h.Name + "\n")
+	for _, p := range h.Policies(t) {
+		b.WriteString("  " + p.String() + "\n")
+	}
+	b.WriteString("--- states on " + h.Name + "\n")
+	for _, s := range h.States(t) {
+		fmt.Fprintf(&b, "  %s -> %s %s spi %#x reqid %d %s\n", s.Src, s.Dst, s.Proto, s.SPI, s.Reqid, s.Mode)
+	}
+	b.WriteString("--- /proc/net/xfrm_stat on " + h.Name + " (non-zero)\n")
+	for _, line := range strings.Split(h.Run(t, "cat", "/proc/net/xfrm_stat"), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[1] != "0" {
+			b.WriteString("  " + line + "\n")
+		}
+	}
+	return b.String()
 }
 
 // logHas reports whether the agent's log contains s.
