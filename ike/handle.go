@@ -92,11 +92,14 @@ func (s *SA) handleRequest(now time.Time, g *ikeGen, h wire.Header, b []byte, lo
 			return err
 		}
 		s.lastRecv = now
-		s.send(g.resp)
+		s.sendTo(g.resp, local, remote)
 		return nil
 	default:
 		return fmt.Errorf("%w: request %d, expected %d", ErrMessageID, h.MessageID, g.peerID)
 	}
+	// The response goes back the way the request came (RFC 7296 §2.11),
+	// e.g. on port 4500 when the peer moved there without a NAT.
+	s.reqLocal, s.reqRemote = local, remote
 	if s.held != nil && s.held.request && s.held.id == h.MessageID && g == s.cur {
 		return nil // a retransmission while we wait for the peer's key
 	}

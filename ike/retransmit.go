@@ -68,7 +68,7 @@ func (s *SA) respond(g *ikeGen, h wire.Header, ps []wire.Payload) {
 	}
 	g.peerID = h.MessageID + 1
 	g.resp = data
-	s.send(data)
+	s.sendTo(data, s.reqLocal, s.reqRemote)
 }
 
 // enqueue runs cmd now if the current generation's window is free, or

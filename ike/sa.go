@@ -53,9 +53,12 @@ type SA struct {
 	stats   *counters
 
 	local, remote netip.AddrPort
-	initiator     bool // this end sent the first IKE_SA_INIT
-	state         saState
-	created       time.Time
+	// reqLocal and reqRemote are the addresses the request being answered
+	// came on; responses go back there (RFC 7296 §2.11).
+	reqLocal, reqRemote netip.AddrPort
+	initiator           bool // this end sent the first IKE_SA_INIT
+	state               saState
+	created             time.Time
 
 	// IKE_SA_INIT material.
 	ni, nr         []byte
@@ -226,6 +229,17 @@ func (s *SA) take() []Action {
 func (s *SA) send(b []byte) {
 	s.sentAny = true
 	s.emit(Send{Local: s.local, Remote: s.remote, Data: b})
+}
+
+// sendTo sends a response to the addresses its request came from, or to
+// the SA's when they are unknown.
+func (s *SA) sendTo(b []byte, local, remote netip.AddrPort) {
+	if !local.IsValid() || !remote.IsValid() {
+		s.send(b)
+		return
+	}
+	s.sentAny = true
+	s.emit(Send{Local: local, Remote: remote, Data: b})
 }
 
 // randBytes reads n random octets.

@@ -39,6 +39,7 @@ conn c
     local_addrs = 192.0.2.1
     remote_addrs = 192.0.2.2
     proposals = aes256gcm16-prfsha256-x25519
+    mobike = no
     local {
       auth = psk
       id = 192.0.2.1
