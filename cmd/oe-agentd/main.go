@@ -51,7 +51,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case *check:
 		return runCheck(*cfgPath, stdout, stderr)
 	}
-	log, level, err := newLogger(*logFormat, stderr)
+	format := *logFormat
+	if format == "" {
+		// logformat= applies from the start; a configuration error is
+		// reported by agent.New below, with this logger.
+		if b, err := config.Load(*cfgPath); err == nil && b.Config.Setup.LogFormat == config.LogJSON {
+			format = "json"
+		}
+	}
+	log, level, err := newLogger(format, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "oe-agentd: %v\n", err)
 		return 2
