@@ -3,6 +3,7 @@ package oetest
 import (
 	"fmt"
 	"net/netip"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -289,12 +290,16 @@ func (h *Host) TrapFor(t testing.TB, dst netip.Addr) (Trap, bool) {
 
 // XfrmDump is `ip xfrm policy` and `ip xfrm state` of the namespace, for
 // failure messages.
+// keyHex matches the key of an `ip xfrm state` algorithm line (aead, enc,
+// auth, auth-trunc), which must not reach test logs.
+var keyHex = regexp.MustCompile(`(?m)^(\s+(?:aead|enc|auth|auth-trunc|comp) \S+ )0x[0-9a-f]+`)
+
 func (h *Host) XfrmDump(t testing.TB) string {
 	t.Helper()
 	var b strings.Builder
 	for _, what := range []string{"policy", "state"} {
 		out, err := h.NS.Cmd("ip", "xfrm", what).CombinedOutput()
-		fmt.Fprintf(&b, "--- ip xfrm %s on %s (%v)\n%s", what, h, err, out)
+		fmt.Fprintf(&b, "--- ip xfrm %s on %s (%v)\n%s", what, h, err, keyHex.ReplaceAllString(string(out), "$1[key hidden]"))
 	}
 	return b.String()
 }
