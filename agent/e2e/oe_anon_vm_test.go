@@ -163,11 +163,11 @@ func TestVMOEAnonymousNeverReplacesAuthenticated(t *testing.T) {
 	}
 	before := waitESPCount(t, w.West, oetest.WestAddr4, oetest.EastAddr4, 2, time.Second, 30*time.Second)
 
-	// East comes back without its key (SIGTERM removed its SAs; west
-	// still has its own) and initiates with NULL authentication.
-	if err := east.Stop(); err != nil {
-		t.Fatal(err)
-	}
+	// East comes back without its key and initiates with NULL
+	// authentication. It dies by kill -9, so west is not told (a SIGTERM
+	// would delete the IKE SA on both sides first, and then an anonymous
+	// SA replaces nothing) and still holds the authenticated SA.
+	east.Kill9(t)
 	noKey := filepath.Join(t.TempDir(), "no-hostkey.pem")
 	w.StartAgent(t, w.East, oetest.AgentConfig{Setup: map[string]string{"oe-authnull": "yes", "hostkey": noKey}})
 	cap := w.Net.StartCapture(t)

@@ -76,7 +76,7 @@ func StartStrongSwan(t testing.TB, ns *testenv.Netns, swanctlConf string) *Stron
   load = %s
   install_routes = no
   retransmit_timeout = 1.0
-  retransmit_tries = 3
+  retransmit_tries = 6
   filelog { stderr { default = 1 ike = 2 cfg = 1 knl = 1 time_format = %%T } }
   plugins { vici { socket = %s } }
 }
