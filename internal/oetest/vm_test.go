@@ -120,9 +120,10 @@ func TestVMRigTwoAgents(t *testing.T) {
 		}
 	}
 	// East's kernel counted every datagram the sink got (status is
-	// read after the flow ended).
+	// read after the flow ended). The capture is a witness, not a
+	// counter: under load its socket buffer may drop frames.
 	ep = east.Peer(t, w.West.Addr4)
-	if got := sink.Count(); ep.Children[0].PacketsIn < uint64(got) || len(esp) < got {
+	if got := sink.Count(); ep.Children[0].PacketsIn < uint64(got) || len(esp) == 0 {
 		t.Errorf("sink got %d datagrams, east's SA counted %d packets in, the capture %d ESP packets", got, ep.Children[0].PacketsIn, len(esp))
 	}
 }
