@@ -41,7 +41,7 @@ func TestVMDemo(t *testing.T) {
 	say("west  %-11s %s   publishes its Ed25519 key as IPSECKEY in 2.0.192.in-addr.arpa", oetest.WestAddr4, oetest.WestAddr6)
 	say("east  %-11s %s   publishes its key too", oetest.EastAddr4, oetest.EastAddr6)
 	say("dns   %-11s %s  NSD serving a tree signed just now (root -> in-addr.arpa -> 2.0.192.in-addr.arpa),", oetest.DNSAddr4, oetest.DNSAddr6)
-	say("                               unbound as the hosts' resolver; the test root key is the trust anchor")
+	say("      unbound is the hosts' resolver; the test root key is the trust anchor")
 
 	section("2. oe-agentd on west and east, never told about each other")
 	west := w.StartAgent(t, w.West, oetest.AgentConfig{})
