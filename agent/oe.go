@@ -347,7 +347,7 @@ func keyEventOf(remote netip.Addr, kr *dnskeys.KeyResult, err error) oe.KeyResul
 		ev.Outcome, ev.Detail = oe.KeyIndeterminate, err.Error()
 	case kr.State == dnskeys.Secure && kr.Best() != nil:
 		ev.Outcome, ev.Key = oe.KeySecure, kr.Best().PublicKey
-		ev.Detail = "dns secure (" + joinZones(kr.Zones()) + ")"
+		ev.Detail = "dns secure (" + strings.Join(kr.Zones(), ", ") + ")"
 	case kr.State == dnskeys.Secure:
 		ev.Outcome, ev.Detail = oe.KeyDenied, kr.Reason
 	case kr.State == dnskeys.Insecure:
@@ -358,17 +358,6 @@ func keyEventOf(remote netip.Addr, kr *dnskeys.KeyResult, err error) oe.KeyResul
 		ev.Outcome, ev.Detail = oe.KeyIndeterminate, kr.Reason
 	}
 	return ev
-}
-
-func joinZones(zs []string) string {
-	out := ""
-	for i, z := range zs {
-		if i > 0 {
-			out += ", "
-		}
-		out += z
-	}
-	return out
 }
 
 // oeTick expires shunts and stuck negotiations.
