@@ -271,7 +271,7 @@ func TestUnitFile(t *testing.T) {
 	}
 	rules := string(readRepo(t, "debian/rules"))
 	for _, bin := range []string{"/usr/sbin/oe-agentd", "/usr/sbin/oectl"} {
-		if !strings.Contains(rules, "$(PKG)"+bin) {
+		if !strings.Contains(rules, "$(PKGDIR)"+bin) {
 			t.Errorf("debian/rules does not install %s, which the unit runs", bin)
 		}
 	}
