@@ -192,8 +192,18 @@ func (s *SA) handleAuthRequest(now time.Time, h wire.Header, ps []wire.Payload) 
 		return err
 	}
 	signed := crypto.SignedOctets(g.keys.PRF, g.keys.PI, s.initI, s.nr, restOfIDPayload(idi))
+	var retrySigned []byte
+	if s.initIRetry != nil {
+		retrySigned = crypto.SignedOctets(g.keys.PRF, g.keys.PI, s.initIRetry, s.nr, restOfIDPayload(idi))
+	}
 	finish := func(now time.Time) {
-		if err := s.verifyAuth(g.keys.PRF, auth, g.keys.PI, signed, s.peerPub()); err != nil {
+		err := s.verifyAuth(g.keys.PRF, auth, g.keys.PI, signed, s.peerPub())
+		if err != nil && retrySigned != nil {
+			// The initiator signs the last IKE_SA_INIT it sent: the
+			// cookie retry, if it made one.
+			err = s.verifyAuth(g.keys.PRF, auth, g.keys.PI, retrySigned, s.peerPub())
+		}
+		if err != nil {
 			fail(now, err)
 			return
 		}

@@ -162,7 +162,16 @@ func (s *SA) handleInitMessage(now time.Time, h wire.Header, b []byte) error {
 		if s.initiator || s.cur == nil || h.SPIi != s.cur.spiI {
 			return fmt.Errorf("%w: IKE_SA_INIT request to an initiator", ErrUnexpected)
 		}
-		if s.state == stateInitDone && bytes.Equal(b, s.initI) {
+		if s.state == stateInitDone && (bytes.Equal(b, s.initI) || bytes.Equal(b, s.initIRetry)) {
+			s.send(s.initR)
+			return nil
+		}
+		if s.state == stateInitDone && sameButCookie(b, s.initI) {
+			// The cookie retry of the request this SA was made from
+			// (see sameButCookie): answer it the same way and accept
+			// either request in the initiator's AUTH.
+			s.initIRetry = bytes.Clone(b)
+			s.log.Debug("cookie retry of an answered IKE_SA_INIT", zap.Stringer("ike_sa", s))
 			s.send(s.initR)
 			return nil
 		}

@@ -61,8 +61,11 @@ type SA struct {
 	created             time.Time
 
 	// IKE_SA_INIT material.
-	ni, nr         []byte
-	initI, initR   []byte // RealMessage1 and RealMessage2 (RFC 7296 §2.15)
+	ni, nr       []byte
+	initI, initR []byte // RealMessage1 and RealMessage2 (RFC 7296 §2.15)
+	// initIRetry is, on a responder, the initiator's cookie retry of
+	// initI that arrived after the SA was made (see sameButCookie).
+	initIRetry     []byte
 	dh             *crypto.DHKey
 	dhGroup        wire.DHGroup // group of our KE payload
 	cookie         []byte
