@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -16,10 +15,6 @@ import (
 
 // scalePeers is how many distinct OE peers west meets at once (issue 6).
 const scalePeers = 200
-
-// scaleFlag runs TestVMOEScale in spite of the ike bug it trips over
-// (see the test's comment); make test-vm skips it until that is fixed.
-var scaleFlag = flag.Bool("oe.scale", false, "run TestVMOEScale despite the known ike cookie race")
 
 // TestVMOEScale: west, private-or-clear for the test link, sends one
 // datagram to each of 200 addresses it never met, in a quick loop; one
@@ -41,23 +36,12 @@ var scaleFlag = flag.Bool("oe.scale", false, "run TestVMOEScale despite the know
 // default oe-max-negotiations=64 the overflow gets the group's failure
 // shunt, which for private-or-clear is clear for a minute, by design.
 //
-// Known bug, package ike: with more than 32 half-open SAs the crowd's
-// agent asks for cookies (RFC 7296 §2.6). When a retransmitted
-// IKE_SA_INIT (west retransmits after 500 ms under load) creates the
-// responder SA while the other copy got a COOKIE, west retries with the
-// cookie, the Dispatcher routes that retry to the existing SA by (address,
-// SPIi) as a retransmission and resends the first response; west then
-// signs the cookie'd request, the crowd verifies against the first: 2 to
-// 5 of 200 SAs fail IKE_AUTH (AUTHENTICATION_FAILED, "ed25519 signature"),
-// and private-or-clear sends those peers' traffic in clear for the shunt
-// lifetime (spacing the datagrams 50 ms apart does not avoid it under
-// load). The test is skipped unless -oe.scale until that is fixed; it
-// passes whenever no such retransmission happens (200 peers up in 12 s).
+// Under load the crowd's agent asks for cookies (more than 32 half-open
+// SAs, RFC 7296 §2.6) and west retransmits IKE_SA_INIT: this test is what
+// found the race of a COOKIE and a retransmission that made a few SAs fail
+// IKE_AUTH (ike.TestCookieRetryAfterSACreated).
 func TestVMOEScale(t *testing.T) {
 	testenv.RequireVM(t)
-	if !*scaleFlag {
-		t.Skip("known ike bug: an IKE_SA_INIT retransmission racing a COOKIE fails IKE_AUTH for a few of 200 SAs; run with -oe.scale")
-	}
 	t.Parallel()
 	w := oetest.NewWorld(t, oetest.Options{Crowd: scalePeers})
 	addrs := w.Crowd.Addrs()
