@@ -54,3 +54,20 @@ func BenchmarkValidate(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkValidateSigCache is BenchmarkValidate with a warm SigCache, as
+// in a Resolver that validated the same chain before: compare the two for
+// what the cache saves per lookup in one zone.
+func BenchmarkValidateSigCache(b *testing.B) {
+	ev, a, now := fixture(b, "secure_v4.bin")
+	opt := Options{SigCache: NewSigCache(DefaultSigCacheEntries)}
+	if res := Validate(ev, a, now, opt); res.State != Secure {
+		b.Fatal(res)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if res := Validate(ev, a, now, opt); res.State != Secure {
+			b.Fatal(res)
+		}
+	}
+}

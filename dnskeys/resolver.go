@@ -94,6 +94,9 @@ func New(cfg Config) (*Resolver, error) {
 	if r.now == nil {
 		r.now = time.Now
 	}
+	if r.opt.SigCache == nil {
+		r.opt.SigCache = NewSigCache(DefaultSigCacheEntries)
+	}
 	if r.log == nil {
 		r.log = zap.NewNop()
 	}

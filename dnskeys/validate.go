@@ -20,6 +20,10 @@ type Options struct {
 	NSEC3BogusIterations uint16
 	// MaxCNAMEs bounds the CNAME chain followed. Default 8.
 	MaxCNAMEs int
+	// SigCache, if set, remembers successful signature verifications
+	// across calls (see SigCache). Nil verifies every signature; a
+	// Resolver makes one of DefaultSigCacheEntries when it is nil.
+	SigCache *SigCache
 }
 
 // Defaults for Options.

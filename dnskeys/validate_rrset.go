@@ -164,7 +164,7 @@ func (v *validator) checkSig(sig *dns.RRSIG, set []dns.RR, zk *zoneKeys, owner, 
 			continue
 		}
 		tried = true
-		if err := sig.Verify(k.rr, set); err == nil {
+		if err := v.opt.SigCache.verify(sig, k.rr, set); err == nil {
 			ttl := sig.OrigTtl
 			for _, rr := range set {
 				ttl = minTTL(ttl, rr.Header().Ttl)

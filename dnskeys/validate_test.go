@@ -135,18 +135,20 @@ func dropSigs(rrs []dns.RR, covered uint16) []dns.RR {
 	return out
 }
 
-func TestValidateTampered(t *testing.T) {
-	ev, anchors, now := loadFixture(t, "secure_v4.bin")
+// tamperCase edits secure_v4.bin's evidence and names the verdict.
+type tamperCase struct {
+	name   string
+	f      func(q dns.Question, m *dns.Msg)
+	state  dnskeys.State
+	zone   string
+	reason string
+}
+
+func tamperCases() []tamperCase {
 	is := func(q dns.Question, name string, t uint16) bool {
 		return q.Qtype == t && strings.EqualFold(q.Name, name)
 	}
-	cases := []struct {
-		name   string
-		f      func(q dns.Question, m *dns.Msg)
-		state  dnskeys.State
-		zone   string
-		reason string
-	}{{
+	return []tamperCase{{
 		name: "answer signature stripped",
 		f: func(q dns.Question, m *dns.Msg) {
 			if is(q, peer1, dns.TypeIPSECKEY) {
@@ -161,6 +163,24 @@ func TestValidateTampered(t *testing.T) {
 				for _, rr := range m.Answer {
 					if k, ok := rr.(*dns.IPSECKEY); ok {
 						k.Precedence++
+					}
+				}
+			}
+		},
+		state: dnskeys.Bogus, zone: v4Zone, reason: "does not verify",
+	}, {
+		name: "DNSKEY signature corrupted",
+		f: func(q dns.Question, m *dns.Msg) {
+			if is(q, v4Zone, dns.TypeDNSKEY) {
+				for _, rr := range m.Answer {
+					if sig, ok := rr.(*dns.RRSIG); ok {
+						b := []byte(sig.Signature)
+						if i := len(b) / 2; b[i] == 'A' { // another base64 digit
+							b[i] = 'B'
+						} else {
+							b[i] = 'A'
+						}
+						sig.Signature = string(b)
 					}
 				}
 			}
@@ -199,6 +219,11 @@ func TestValidateTampered(t *testing.T) {
 		},
 		state: dnskeys.Indeterminate, zone: ".", reason: "server answered SERVFAIL to . DNSKEY",
 	}}
+}
+
+func TestValidateTampered(t *testing.T) {
+	ev, anchors, now := loadFixture(t, "secure_v4.bin")
+	cases := tamperCases()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			res := dnskeys.Validate(mutate(t, ev, tc.f), anchors, now, dnskeys.Options{})
