@@ -66,6 +66,9 @@ func TestVMOEScale(t *testing.T) {
 		allUp time.Duration
 		marks []string
 		st    *api.Status
+		// slowest is the longest oectl status call during the setup:
+		// the loop that answers it also runs the negotiations' events.
+		slowest time.Duration
 	}
 	done := make(chan progress, 1)
 	go func() {
@@ -73,8 +76,10 @@ func TestVMOEScale(t *testing.T) {
 		next := scalePeers / 4
 		for deadline := t0.Add(8 * time.Minute); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			asked := time.Now()
 			st, err := west.Client().Status(ctx)
 			cancel()
+			p.slowest = max(p.slowest, time.Since(asked))
 			if err != nil {
 				continue
 			}
@@ -97,6 +102,7 @@ func TestVMOEScale(t *testing.T) {
 	sendTime := time.Since(t0)
 	p := <-done
 	st, allUp, marks := p.st, p.allUp, p.marks
+	t.Logf("scale: slowest status answer during the setup %s", p.slowest.Round(time.Millisecond))
 	if allUp == 0 {
 		st = west.Status(t)
 		t.Fatalf("after %s: %d of %d peers up (%s); west's counters %+v; peers not up:\n%s",
