@@ -29,6 +29,11 @@ type childParams struct {
 	// saRunner.install); the IKE SA must use ike.Config.ExternalRekey so
 	// that this end's own rekeys are known.
 	DelayRekeyOut bool
+	// HoldFirstOut keeps the outbound SA of the first Child SA of an IKE
+	// SA the peer initiated out of the kernel while another IKE SA with
+	// the same addresses exists (see saRunner.install); the loop installs
+	// it once this one is the only IKE SA left (installHeldOut).
+	HoldFirstOut bool
 }
 
 // kernelChildOf maps a negotiated Child SA to kernel objects. It is pure so

@@ -65,6 +65,7 @@ func (a *Agent) initiateSA(cfg *ike.Config, local, remote netip.Addr, p childPar
 	r := a.ikeio.runner(sa)
 	r.setParams(p)
 	r.owner, r.initiator, r.classified = owner, true, true
+	r.spiI = sa.InitialSPIi() // settleDuplicate and deferRelease compare it before Established
 	return r, nil
 }
 
@@ -235,7 +236,12 @@ func (a *Agent) handleIKE(ctx context.Context, ev ikeEvent) {
 			if !anon {
 				a.ikeio.setAuthenticated(remote, true)
 			}
-			a.releaseHeld(ctx, remote)
+			if own := a.ownNegotiation(pk, r); own != nil {
+				a.deferRelease(pk, r, own)
+			} else if w, ok := a.heldFor[pk]; !ok || w.own != r || !w.untilClosed {
+				delete(a.heldFor, pk)
+				a.releaseHeld(ctx, remote)
+			}
 		}
 	case ike.DeleteChild:
 		if cs != nil {
@@ -245,6 +251,10 @@ func (a *Agent) handleIKE(ctx context.Context, ev ikeEvent) {
 		}
 	case ike.ChildFailed:
 		a.log.Warn("Child SA refused", zap.Stringer("peer", remote), zap.Error(act.Err))
+		if w, ok := a.heldFor[pk]; ok && w.own == r {
+			delete(a.heldFor, pk)
+			a.releaseHeld(ctx, remote)
+		}
 		if cs != nil {
 			cs.lastErr = act.Err.Error()
 		}
@@ -302,6 +312,15 @@ func (a *Agent) ikeClosed(ctx context.Context, r *saRunner, cs *connState, pk oe
 	} else {
 		a.log.Info("IKE SA deleted", zap.Stringer("peer", remote), zap.String("conn", r.owner.conn))
 	}
+	if r.owner.peer && a.installSurvivorOut(ctx, pk, r) {
+		a.releaseHeld(ctx, remote)
+	}
+	if w, ok := a.heldFor[pk]; ok && w.own == r {
+		// The IKE SA the held packets waited for is gone: the
+		// peer's (which we answered) is all there is.
+		delete(a.heldFor, pk)
+		a.releaseHeld(ctx, remote)
+	}
 	switch {
 	case cs != nil && cs.sa == r:
 		cs.sa, cs.children = nil, nil
@@ -319,24 +338,43 @@ func (a *Agent) ikeClosed(ctx context.Context, r *saRunner, cs *connState, pk oe
 			cs.state = newState
 			a.reapplyPolicies(ctx)
 		}
+	case r.owner.peer && a.peerSA[pk] == r && a.otherPeerSA(pk, r) != nil:
+		// Both ends initiated and this one, which served the peer so
+		// far, is gone (settleDuplicate deletes the same one at both
+		// ends): the other carries on, and the engine sees no change.
+		// Telling it the peer's SA closed would restore the trap and make
+		// it tear down the other as unexpected, losing both.
+		other := a.otherPeerSA(pk, r)
+		a.peerSA[pk] = other
+		var keep []childInfo
+		for _, c := range a.peerChildren[pk] {
+			if c.owner != r {
+				keep = append(keep, c)
+			}
+		}
+		a.peerChildren[pk] = keep
+		a.log.Debug("the other IKE SA with the peer takes over", zap.Stringer("peer", remote), zap.Stringer("ike_sa", other.sa))
 	case r.owner.peer && a.peerSA[pk] == r:
 		delete(a.peerSA, pk)
 		delete(a.peerChildren, pk)
 		delete(a.peerAuth, pk)
 		a.ikeio.setAuthenticated(remote, a.authenticatedWith(remote))
 		a.forgetKey(remote)
-		var acts []oe.Action
-		if r.established {
-			acts = a.oe.Handle(a.now(), oe.Closed{Local: pk.Local, Remote: remote, Err: err})
-		} else {
-			if err == nil {
-				err = errors.New("negotiation ended")
-			}
-			acts = a.oe.Handle(a.now(), oe.Failed{Local: pk.Local, Remote: remote, Err: err})
+		if !r.established && err == nil {
+			err = errors.New("negotiation ended")
 		}
-		a.runOE(ctx, acts)
+		// Closed, not Failed, also for an IKE SA that never came up: it
+		// may have taken over from one that did (see above), and the
+		// engine then has the peer up; Closed ends a negotiation as
+		// Failed does.
+		a.runOE(ctx, a.oe.Handle(a.now(), oe.Closed{Local: pk.Local, Remote: remote, Err: err}))
 	}
 }
+
+// duplicateGrace is how long this end leaves the deletion of a duplicate
+// IKE SA it initiated to the peer, which initiated the one both keep (see
+// settleDuplicate), before deleting it itself.
+const duplicateGrace = 5 * time.Second
 
 // settleDuplicate keeps one IKE SA per conn or OE peer when a second one
 // is established. With INITIAL_CONTACT (RFC 7296 §2.4) on an IKE SA that
@@ -375,6 +413,13 @@ func (a *Agent) settleDuplicate(r *saRunner, cs *connState, pk oe.Pair, initialC
 		}
 		a.log.Info("peer restarted (INITIAL_CONTACT): old SAs removed", zap.Stringer("peer", remote), zap.String("conn", r.owner.conn))
 		cur.refuse()
+		// The peer knows only r: its outbound SA, held while cur
+		// existed, is the one to use now.
+		ictx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if r.installHeldOut(ictx) {
+			a.releaseHeld(ictx, remote)
+		}
+		cancel()
 		cur.post(func(now time.Time) []ike.Action { return cur.sa.Delete(now) })
 	case cur.established:
 		keep, drop := cur, r
@@ -382,8 +427,20 @@ func (a *Agent) settleDuplicate(r *saRunner, cs *connState, pk oe.Pair, initialC
 			keep, drop = r, cur
 		}
 		set(keep)
+		if !keep.initiator && drop.initiator {
+			// The peer initiated the one kept: it deletes ours once both
+			// are up at its end, so its Child SA of keep is in by then.
+			// Deleting ours here could complete first, and our held
+			// outbound SA of keep (HoldFirstOut), installed when ours
+			// is gone, would send to an SA the peer does not have yet.
+			// A peer that keeps both is left to it for duplicateGrace.
+			a.log.Info("two IKE SAs with one peer: keeping the one with the lower initiator SPI (the peer's); the peer deletes ours",
+				zap.Stringer("peer", remote), zap.String("conn", r.owner.conn))
+			time.AfterFunc(duplicateGrace, drop.deleteDuplicate)
+			return
+		}
 		a.log.Info("two IKE SAs with one peer: keeping the one with the lower initiator SPI", zap.Stringer("peer", remote), zap.String("conn", r.owner.conn))
-		drop.post(func(now time.Time) []ike.Action { return drop.sa.Delete(now) })
+		drop.deleteDuplicate()
 	default:
 		// The current one is still negotiating: the established one wins;
 		// the other is settled when (if) it completes.
@@ -478,7 +535,7 @@ func (a *Agent) classifyResponder(ctx context.Context, r *saRunner) {
 	for _, act := range a.oe.Handle(a.now(), oe.Inbound{Local: local, Remote: remote, Group: g}) {
 		switch act := act.(type) {
 		case oe.Accept:
-			r.setParams(childParams{Reqid: act.Reqid, Priority: trap.LayerBase(trap.LayerPeer), ReplayWindow: 32, DelayRekeyOut: true})
+			r.setParams(childParams{Reqid: act.Reqid, Priority: trap.LayerBase(trap.LayerPeer), ReplayWindow: 32, DelayRekeyOut: true, HoldFirstOut: true})
 			if a.peerSA[pk] == nil {
 				a.peerSA[pk] = r
 				delete(a.peerKeys, remote) // a new negotiation: wait for a fresh lookup

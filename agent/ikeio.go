@@ -62,13 +62,20 @@ type saRunner struct {
 	// replaced Child SA's inbound SPI. Both guarded by mu.
 	ownRekeys  map[uint32]bool
 	pendingOut map[uint32]pendingOut
+	// heldOut is the outbound SA of the first Child SA, kept out of the
+	// kernel while another IKE SA with the peer exists (HoldFirstOut).
+	// Guarded by mu.
+	heldOut *xfrm.SA
+	// lingerIn makes remove keep inbound SAs for lingerInbound
+	// (deleteDuplicate). Guarded by mu.
+	lingerIn bool
 
 	// Loop only.
 	owner       ikeOwner
 	initiator   bool
 	established bool
 	classified  bool
-	spiI        uint64 // the IKE SA's initiator SPI, once established
+	spiI        uint64 // the initiator SPI: of our own IKE SA from the start, of the peer's once established
 	// created is when the agent first saw the IKE SA (IKE_SA_INIT sent
 	// or received), establishedAt when IKE_AUTH completed.
 	created, establishedAt time.Time
@@ -269,6 +276,19 @@ func (r *saRunner) install(ic ike.InstallChild) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	sas := []xfrm.SA{kc.In, kc.Out}
+	if p.HoldFirstOut && ic.Replaces == 0 && r.io.othersWith(r) {
+		// Both ends initiated (or the peer restarted): the kernel
+		// would send with this newest outbound SA at once, before the
+		// peer, which installs its inbound SA when our IKE_AUTH response
+		// arrives, can take it. The packets wait in the kernel's hold
+		// queue instead, or leave through our own IKE SA's Child SA.
+		r.mu.Lock()
+		out := kc.Out
+		r.heldOut = &out
+		r.mu.Unlock()
+		sas = sas[:1]
+		r.io.log.Debug("outbound SA held: another IKE SA with the peer exists", zap.Stringer("ike_sa", r.sa), zap.Stringer("sa", kc.Out))
+	}
 	if p.DelayRekeyOut && ic.Replaces != 0 {
 		r.mu.Lock()
 		own := r.ownRekeys[ic.Replaces]
@@ -293,6 +313,40 @@ func (r *saRunner) install(ic ike.InstallChild) error {
 		}
 	}
 	return nil
+}
+
+// othersWith reports whether an IKE SA other than r, not refused, exists
+// with r's local and remote addresses.
+func (io *ikeIO) othersWith(r *saRunner) bool {
+	local, remote := r.sa.Local().Addr().Unmap(), r.sa.Remote().Addr().Unmap()
+	for _, x := range io.runnersFor(remote) {
+		if x != r && x.sa.Local().Addr().Unmap() == local && !x.isRefused() {
+			return true
+		}
+	}
+	return false
+}
+
+// installHeldOut puts r's held outbound SA (HoldFirstOut) into the kernel,
+// if it has one. It reports whether it did.
+func (r *saRunner) installHeldOut(ctx context.Context) bool {
+	r.mu.Lock()
+	out := r.heldOut
+	r.heldOut = nil
+	r.mu.Unlock()
+	if out == nil {
+		return false
+	}
+	err := r.io.kernel.AddState(ctx, *out)
+	if errors.Is(err, os.ErrExist) {
+		err = r.io.kernel.UpdateState(ctx, *out)
+	}
+	if err != nil {
+		r.io.log.Warn("cannot install a held outbound SA", zap.Stringer("sa", *out), zap.Error(err))
+		return false
+	}
+	r.io.log.Debug("held outbound SA installed", zap.Stringer("ike_sa", r.sa), zap.Stringer("sa", *out))
+	return true
 }
 
 // remove deletes both SAs of a Child SA; ones already gone are fine.
@@ -324,14 +378,45 @@ func (r *saRunner) remove(ch ike.ChildSA) {
 			r.io.log.Warn("cannot install the outbound SA of a rekeyed Child SA", zap.Stringer("sa", po.sa), zap.Error(err))
 		}
 	}
-	for _, id := range []xfrm.SAID{
-		{Dst: ch.Local, Proto: proto, SPI: ch.InboundSPI, Mark: p.Mark},
-		{Dst: ch.Remote, Proto: proto, SPI: ch.OutboundSPI, Mark: p.Mark},
-	} {
-		if err := r.io.kernel.DeleteState(ctx, id); err != nil && !errors.Is(err, os.ErrNotExist) {
-			r.io.log.Warn("cannot delete SA", zap.Stringer("sa", id), zap.Error(err))
-		}
+	in := xfrm.SAID{Dst: ch.Local, Proto: proto, SPI: ch.InboundSPI, Mark: p.Mark}
+	out := xfrm.SAID{Dst: ch.Remote, Proto: proto, SPI: ch.OutboundSPI, Mark: p.Mark}
+	r.deleteState(ctx, out)
+	r.mu.Lock()
+	linger := r.lingerIn
+	r.mu.Unlock()
+	if linger {
+		// The peer sends on its outbound SA until it has processed our
+		// Delete, a little after answering it.
+		time.AfterFunc(lingerInbound, func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			r.deleteState(ctx, in)
+		})
+		return
 	}
+	r.deleteState(ctx, in)
+}
+
+// lingerInbound is how long the inbound SA of a Child SA outlives it when
+// this end deleted a duplicate IKE SA (saRunner.lingerIn).
+const lingerInbound = 2 * time.Second
+
+// deleteState deletes one SA; one already gone is fine.
+func (r *saRunner) deleteState(ctx context.Context, id xfrm.SAID) {
+	if err := r.io.kernel.DeleteState(ctx, id); err != nil && !errors.Is(err, os.ErrNotExist) {
+		r.io.log.Warn("cannot delete SA", zap.Stringer("sa", id), zap.Error(err))
+	}
+}
+
+// deleteDuplicate deletes r, a duplicate of another IKE SA with the same
+// peer that both ends keep (settleDuplicate), keeping its Child SAs'
+// inbound SAs for lingerInbound: the peer's packets already on their way
+// through them are not lost.
+func (r *saRunner) deleteDuplicate() {
+	r.mu.Lock()
+	r.lingerIn = true
+	r.mu.Unlock()
+	r.post(func(now time.Time) []ike.Action { return r.sa.Delete(now) })
 }
 
 // listenAddrs are the wildcard addresses of both families on each port.
