@@ -3,6 +3,7 @@ package oetest
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -95,14 +96,23 @@ func htons(v uint16) uint16 { return v<<8 | v>>8 }
 func (c *Capture) loop() {
 	defer close(c.done)
 	buf := make([]byte, 65536)
+	// Once stopped, read on until the socket is empty (a read times out):
+	// frames still queued at the stop are part of what the capture saw,
+	// and a cleartext check must not miss them.
+	draining := false
 	for {
-		select {
-		case <-c.stop:
-			return
-		default:
+		if !draining {
+			select {
+			case <-c.stop:
+				draining = true
+			default:
+			}
 		}
 		n, from, err := unix.Recvfrom(c.fd, buf, 0)
 		if err != nil {
+			if draining && !errors.Is(err, unix.EINTR) {
+				return // empty (timeout) or closed
+			}
 			continue // timeout, EINTR
 		}
 		ll, ok := from.(*unix.SockaddrLinklayer)
