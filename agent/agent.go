@@ -95,17 +95,6 @@ type Agent struct {
 	deferPolicies bool
 	policiesDirty bool
 	kicks         map[netip.Addr]bool
-	// heldFor maps an OE peer whose held packets wait, after both ends
-	// initiated at once, for this end's own IKE SA (see deferRelease).
-	heldFor map[oe.Pair]heldWait
-}
-
-// heldWait is what an OE peer's held packets wait for after both ends
-// initiated at once: own, this end's IKE SA, to install its Child SA, or,
-// with untilClosed, to be gone (see deferRelease).
-type heldWait struct {
-	own         *saRunner
-	untilClosed bool
 }
 
 // New loads and checks the configuration; nothing touches the kernel until

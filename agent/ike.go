@@ -65,7 +65,6 @@ func (a *Agent) initiateSA(cfg *ike.Config, local, remote netip.Addr, p childPar
 	r := a.ikeio.runner(sa)
 	r.setParams(p)
 	r.owner, r.initiator, r.classified = owner, true, true
-	r.spiI = sa.InitialSPIi() // settleDuplicate and deferRelease compare it before Established
 	return r, nil
 }
 
@@ -236,12 +235,7 @@ func (a *Agent) handleIKE(ctx context.Context, ev ikeEvent) {
 			if !anon {
 				a.ikeio.setAuthenticated(remote, true)
 			}
-			if own := a.ownNegotiation(pk, r); own != nil {
-				a.deferRelease(pk, r, own)
-			} else if w, ok := a.heldFor[pk]; !ok || w.own != r || !w.untilClosed {
-				delete(a.heldFor, pk)
-				a.releaseHeld(ctx, remote)
-			}
+			a.releaseHeld(ctx, remote)
 		}
 	case ike.DeleteChild:
 		if cs != nil {
@@ -251,10 +245,6 @@ func (a *Agent) handleIKE(ctx context.Context, ev ikeEvent) {
 		}
 	case ike.ChildFailed:
 		a.log.Warn("Child SA refused", zap.Stringer("peer", remote), zap.Error(act.Err))
-		if w, ok := a.heldFor[pk]; ok && w.own == r {
-			delete(a.heldFor, pk)
-			a.releaseHeld(ctx, remote)
-		}
 		if cs != nil {
 			cs.lastErr = act.Err.Error()
 		}
@@ -313,12 +303,6 @@ func (a *Agent) ikeClosed(ctx context.Context, r *saRunner, cs *connState, pk oe
 		a.log.Info("IKE SA deleted", zap.Stringer("peer", remote), zap.String("conn", r.owner.conn))
 	}
 	if r.owner.peer && a.installSurvivorOut(ctx, pk, r) {
-		a.releaseHeld(ctx, remote)
-	}
-	if w, ok := a.heldFor[pk]; ok && w.own == r {
-		// The IKE SA the held packets waited for is gone: the
-		// peer's (which we answered) is all there is.
-		delete(a.heldFor, pk)
 		a.releaseHeld(ctx, remote)
 	}
 	switch {

@@ -75,7 +75,7 @@ type saRunner struct {
 	initiator   bool
 	established bool
 	classified  bool
-	spiI        uint64 // the initiator SPI: of our own IKE SA from the start, of the peer's once established
+	spiI        uint64 // the IKE SA's initiator SPI, once established
 	// created is when the agent first saw the IKE SA (IKE_SA_INIT sent
 	// or received), establishedAt when IKE_AUTH completed.
 	created, establishedAt time.Time

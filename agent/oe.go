@@ -264,31 +264,6 @@ func (a *Agent) releaseHeld(ctx context.Context, remote netip.Addr) {
 	a.kicks[remote] = true
 }
 
-// ownNegotiation returns this end's own IKE SA with the OE peer pk when r,
-// whose Child SA was just installed, is the peer's IKE SA (we answered)
-// and ours is still on its way to its Child SA: both ends initiated at
-// once. Otherwise nil.
-//
-// Ours is not necessarily a.peerSA[pk]: settleDuplicate makes the first
-// IKE SA established the peer's, whichever end initiated it.
-func (a *Agent) ownNegotiation(pk oe.Pair, r *saRunner) *saRunner {
-	if r.initiator {
-		return nil
-	}
-	for _, own := range a.ikeio.runnersFor(pk.Remote) {
-		if own == r || !own.initiator || !own.owner.peer || own.isRefused() || peerPair(own) != pk {
-			continue
-		}
-		for _, c := range a.peerChildren[pk] {
-			if c.owner == own {
-				return nil // ours came first and released the packets
-			}
-		}
-		return own
-	}
-	return nil
-}
-
 // otherPeerSA returns another IKE SA than r with the OE peer pk,
 // preferring an established one, or nil. An SA leaves ikeIO after its
 // Closed event is queued, so one returned here may be closing: its Closed
@@ -321,31 +296,6 @@ func (a *Agent) installSurvivorOut(ctx context.Context, pk oe.Pair, closing *saR
 		return false
 	}
 	return left[0].installHeldOut(ctx)
-}
-
-// deferRelease holds back pk's packets, held while both ends negotiated
-// (this end's IKE SA own and the peer's r, whose Child SA was just
-// installed), until they can leave through a Child SA the peer has and
-// keeps:
-//
-//   - The kernel sends with the newest outbound SA. Released now, they
-//     would leave through r's, which the peer installs only once our
-//     IKE_AUTH response reaches it, and be lost on arrival.
-//   - Both ends keep the IKE SA with the lower initiator SPI and delete
-//     the other (settleDuplicate). If that is own, its Child SA (the newest
-//     once installed; the peer installed its inbound SA before answering)
-//     carries them. If it is r, they wait until own is gone: by then the
-//     peer, which deletes own only once both are up at its end, has r's.
-//
-// Measured in TestVMOEDirections: without this the datagrams held while
-// both ends negotiated (the first 6 to 15 of a burst at 10 ms) were lost.
-func (a *Agent) deferRelease(pk oe.Pair, r, own *saRunner) {
-	if a.heldFor == nil {
-		a.heldFor = map[oe.Pair]heldWait{}
-	}
-	w := heldWait{own: own, untilClosed: r.spiI < own.spiI}
-	a.heldFor[pk] = w
-	a.log.Debug("both ends initiated: held packets wait for our own IKE SA", zap.Stringer("peer", pk.Remote), zap.Bool("until_closed", w.untilClosed))
 }
 
 // kickTrap re-installs, unchanged, the group trap that holds remote's

@@ -44,7 +44,6 @@ func (s *SA) startInit(now time.Time) error {
 		return err
 	}
 	s.cur = &ikeGen{spiI: spi, initiator: true}
-	s.spiI0 = spi
 	if s.disp != nil {
 		s.disp.register(spi, s)
 	}
@@ -351,7 +350,6 @@ func (s *SA) respondInit(now time.Time, h wire.Header, ps []wire.Payload, raw []
 	}
 	s.ni = bytes.Clone(ni.Data)
 	s.cur = &ikeGen{spiI: h.SPIi, spiR: spiR}
-	s.spiI0 = h.SPIi
 	s.dhGroup = suite.DH
 	if s.dh, err = s.generateDH(suite.DH); err != nil {
 		return fmt.Errorf("ike: key exchange %v: %w", suite.DH, err)

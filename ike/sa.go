@@ -63,9 +63,6 @@ type SA struct {
 	// IKE_SA_INIT material.
 	ni, nr       []byte
 	initI, initR []byte // RealMessage1 and RealMessage2 (RFC 7296 §2.15)
-	// spiI0 is the initiator's SPI of the first IKE SA generation, set
-	// before the SA is shared and never changed (InitialSPIi).
-	spiI0 uint64
 	// initIRetry is, on a responder, the initiator's cookie retry of
 	// initI that arrived after the SA was made (see sameButCookie).
 	initIRetry     []byte
@@ -185,11 +182,6 @@ func (s *SA) Established() bool { return s.state == stateEstablished || s.state 
 
 // IsClosed reports whether the SA is gone.
 func (s *SA) IsClosed() bool { return s.state == stateClosed }
-
-// InitialSPIi returns the initiator's SPI the IKE SA was created with
-// (an IKE SA rekey does not change it). It is fixed before the SA is
-// handed to any other goroutine, so any goroutine may call it.
-func (s *SA) InitialSPIi() uint64 { return s.spiI0 }
 
 // Remote returns the peer's address.
 func (s *SA) Remote() netip.AddrPort { return s.remote }
