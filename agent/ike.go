@@ -302,8 +302,14 @@ func (a *Agent) ikeClosed(ctx context.Context, r *saRunner, cs *connState, pk oe
 	} else {
 		a.log.Info("IKE SA deleted", zap.Stringer("peer", remote), zap.String("conn", r.owner.conn))
 	}
-	if r.owner.peer && a.installSurvivorOut(ctx, pk, r) {
-		a.releaseHeld(ctx, remote)
+	var other *saRunner
+	if r.owner.peer {
+		if a.installSurvivorOut(ctx, pk, r) {
+			a.releaseHeld(ctx, remote)
+		}
+		if a.peerSA[pk] == r {
+			other = a.otherPeerSA(pk, r)
+		}
 	}
 	switch {
 	case cs != nil && cs.sa == r:
@@ -322,13 +328,12 @@ func (a *Agent) ikeClosed(ctx context.Context, r *saRunner, cs *connState, pk oe
 			cs.state = newState
 			a.reapplyPolicies(ctx)
 		}
-	case r.owner.peer && a.peerSA[pk] == r && a.otherPeerSA(pk, r) != nil:
+	case other != nil:
 		// Both ends initiated and this one, which served the peer so
 		// far, is gone (settleDuplicate deletes the same one at both
 		// ends): the other carries on, and the engine sees no change.
 		// Telling it the peer's SA closed would restore the trap and make
 		// it tear down the other as unexpected, losing both.
-		other := a.otherPeerSA(pk, r)
 		a.peerSA[pk] = other
 		var keep []childInfo
 		for _, c := range a.peerChildren[pk] {

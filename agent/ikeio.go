@@ -12,6 +12,7 @@ import (
 
 	"github.com/oe-agent/oe-agent/ike"
 	"github.com/oe-agent/oe-agent/ike/wire"
+	"github.com/oe-agent/oe-agent/oe"
 	"github.com/oe-agent/oe-agent/xfrm"
 )
 
@@ -276,7 +277,7 @@ func (r *saRunner) install(ic ike.InstallChild) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	sas := []xfrm.SA{kc.In, kc.Out}
-	if p.HoldFirstOut && ic.Replaces == 0 && r.io.othersWith(r) {
+	if p.HoldFirstOut && ic.Replaces == 0 && len(r.io.others(peerPair(r), r)) > 0 {
 		// Both ends initiated (or the peer restarted): the kernel
 		// would send with this newest outbound SA at once, before the
 		// peer, which installs its inbound SA when our IKE_AUTH response
@@ -303,28 +304,33 @@ func (r *saRunner) install(ic ike.InstallChild) error {
 		r.mu.Unlock()
 	}
 	for _, sa := range sas {
-		if err := r.io.kernel.AddState(ctx, sa); err != nil {
-			if errors.Is(err, os.ErrExist) {
-				err = r.io.kernel.UpdateState(ctx, sa)
-			}
-			if err != nil {
-				return err
-			}
+		if err := r.putState(ctx, sa); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// othersWith reports whether an IKE SA other than r, not refused, exists
-// with r's local and remote addresses.
-func (io *ikeIO) othersWith(r *saRunner) bool {
-	local, remote := r.sa.Local().Addr().Unmap(), r.sa.Remote().Addr().Unmap()
-	for _, x := range io.runnersFor(remote) {
-		if x != r && x.sa.Local().Addr().Unmap() == local && !x.isRefused() {
-			return true
+// putState adds sa to the kernel, or replaces the one with its ID.
+func (r *saRunner) putState(ctx context.Context, sa xfrm.SA) error {
+	err := r.io.kernel.AddState(ctx, sa)
+	if errors.Is(err, os.ErrExist) {
+		err = r.io.kernel.UpdateState(ctx, sa)
+	}
+	return err
+}
+
+// others lists the IKE SAs with the address pair pk other than except
+// and not refused. An SA leaves ikeIO after its Closed event is queued, so
+// one listed may be closing: its Closed event then follows.
+func (io *ikeIO) others(pk oe.Pair, except *saRunner) []*saRunner {
+	var out []*saRunner
+	for _, x := range io.runnersFor(pk.Remote) {
+		if x != except && peerPair(x) == pk && !x.isRefused() {
+			out = append(out, x)
 		}
 	}
-	return false
+	return out
 }
 
 // installHeldOut puts r's held outbound SA (HoldFirstOut) into the kernel,
@@ -337,11 +343,7 @@ func (r *saRunner) installHeldOut(ctx context.Context) bool {
 	if out == nil {
 		return false
 	}
-	err := r.io.kernel.AddState(ctx, *out)
-	if errors.Is(err, os.ErrExist) {
-		err = r.io.kernel.UpdateState(ctx, *out)
-	}
-	if err != nil {
+	if err := r.putState(ctx, *out); err != nil {
 		r.io.log.Warn("cannot install a held outbound SA", zap.Stringer("sa", *out), zap.Error(err))
 		return false
 	}

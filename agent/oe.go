@@ -265,13 +265,11 @@ func (a *Agent) releaseHeld(ctx context.Context, remote netip.Addr) {
 }
 
 // otherPeerSA returns another IKE SA than r with the OE peer pk,
-// preferring an established one, or nil. An SA leaves ikeIO after its
-// Closed event is queued, so one returned here may be closing: its Closed
-// event then follows and is handled like any other.
+// preferring an established one, or nil.
 func (a *Agent) otherPeerSA(pk oe.Pair, r *saRunner) *saRunner {
 	var found *saRunner
-	for _, x := range a.ikeio.runnersFor(pk.Remote) {
-		if x == r || !x.owner.peer || x.isRefused() || peerPair(x) != pk {
+	for _, x := range a.ikeio.others(pk, r) {
+		if !x.owner.peer {
 			continue
 		}
 		if x.established {
@@ -286,16 +284,8 @@ func (a *Agent) otherPeerSA(pk oe.Pair, r *saRunner) *saRunner {
 // one IKE SA with the OE peer pk left once closing is gone, and reports
 // whether it did.
 func (a *Agent) installSurvivorOut(ctx context.Context, pk oe.Pair, closing *saRunner) bool {
-	var left []*saRunner
-	for _, x := range a.ikeio.runnersFor(pk.Remote) {
-		if x != closing && peerPair(x) == pk && !x.isRefused() {
-			left = append(left, x)
-		}
-	}
-	if len(left) != 1 {
-		return false
-	}
-	return left[0].installHeldOut(ctx)
+	left := a.ikeio.others(pk, closing)
+	return len(left) == 1 && left[0].installHeldOut(ctx)
 }
 
 // kickTrap re-installs, unchanged, the group trap that holds remote's
