@@ -98,15 +98,18 @@ func quoteAll(ss []string) []string {
 	return out
 }
 
-// Summary counts test results in `go test -v` output.
+// Summary counts test results in `go test -v` output and keeps a digest
+// of the failures.
 type Summary struct {
 	Passed, Failed, Skipped int
+	Failures                []FailedTest
 }
 
 var resultLine = regexp.MustCompile(`^\s*--- (PASS|FAIL|SKIP): `)
 
 // Add counts the top-level and subtest result lines of one log.
 func (s *Summary) Add(log []byte) {
+	s.Failures = append(s.Failures, Digest(log)...)
 	sc := bufio.NewScanner(bytes.NewReader(log))
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	for sc.Scan() {

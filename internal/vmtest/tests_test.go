@@ -16,7 +16,7 @@ FAIL
 `
 	var s Summary
 	s.Add([]byte(log))
-	if s != (Summary{Passed: 2, Failed: 1, Skipped: 1}) {
+	if s.Passed != 2 || s.Failed != 1 || s.Skipped != 1 {
 		t.Fatalf("Summary = %+v", s)
 	}
 }

@@ -120,12 +120,14 @@ func runTests(cache string, args []string) error {
 		fmt.Println("=== vm: booting the systemd guest for", vmtest.SystemdPrefix+"* tests")
 		sdSum, sdOK, err := vmtest.RunSystemdTests(ctx, assets, sdPkgs, *run, *timeout, cache, *keep, os.Stdout)
 		sum.Passed, sum.Failed, sum.Skipped = sum.Passed+sdSum.Passed, sum.Failed+sdSum.Failed, sum.Skipped+sdSum.Skipped
+		sum.Failures = append(sum.Failures, sdSum.Failures...)
 		ok = ok && sdOK
 		if err != nil {
 			fmt.Println("vm tier: systemd guest:", err)
 			ok = false
 		}
 	}
+	vmtest.PrintDigest(os.Stdout, sum.Failures)
 	fmt.Printf("vm tier: %d passed, %d failed, %d skipped (guest %s, kernel %s)\n",
 		sum.Passed, sum.Failed, sum.Skipped, time.Since(start).Round(100*time.Millisecond), assets.KernelRelease)
 	if runErr != nil {

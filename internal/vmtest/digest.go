@@ -1,0 +1,102 @@
+package vmtest
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+)
+
+// FailedTest is one failed test and the last lines its test files logged.
+//
+// The guest runs many tests side by side, so a failure's message is
+// interleaved with the output of others and followed by whatever the
+// failing test dumps while cleaning up (server logs). The digest repeats
+// the message at the end of the run, where a reader of a CI log's tail
+// finds it.
+type FailedTest struct {
+	Name  string
+	Lines []string
+}
+
+// digestLines is how many logged lines a digest keeps per failed test, and
+// digestWidth the most characters of each.
+const (
+	digestLines = 12
+	digestWidth = 300
+)
+
+var (
+	// testHeader names the test whose output follows (go test -v).
+	testHeader = regexp.MustCompile(`^=== (?:RUN|CONT|NAME|PAUSE)\s+(\S+)`)
+	failLine   = regexp.MustCompile(`^\s*--- FAIL: (\S+)`)
+	// testFileLine is a t.Log or t.Error line written from a _test.go
+	// file; helpers elsewhere (server log dumps) are left out.
+	testFileLine = regexp.MustCompile(`^\s+[\w.-]+_test\.go:\d+: `)
+)
+
+// Digest returns the failed tests of one `go test -v` log, in the order
+// their results appear, each with the last digestLines lines its test
+// files logged before its result line.
+func Digest(log []byte) []FailedTest {
+	recent := map[string][]string{}
+	var failed []FailedTest
+	cur := ""
+	sc := bufio.NewScanner(bytes.NewReader(log))
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if m := testHeader.FindStringSubmatch(line); m != nil {
+			cur = m[1]
+			continue
+		}
+		if m := failLine.FindStringSubmatch(line); m != nil {
+			failed = append(failed, FailedTest{Name: m[1], Lines: recent[m[1]]})
+			continue
+		}
+		if cur == "" || !testFileLine.MatchString(line) {
+			continue
+		}
+		line = strings.TrimSpace(line)
+		if len(line) > digestWidth {
+			line = line[:digestWidth] + "…"
+		}
+		l := append(recent[cur], line)
+		if len(l) > digestLines {
+			l = l[len(l)-digestLines:]
+		}
+		recent[cur] = l
+	}
+	return failed
+}
+
+// PrintDigest writes the failed tests and their last logged lines.
+func PrintDigest(w io.Writer, failed []FailedTest) {
+	if len(failed) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "--- vm tier failures (last lines each failed test logged) ---\n")
+	for _, f := range failed {
+		if len(f.Lines) == 0 && hasFailedSubtest(failed, f.Name) {
+			continue // its subtests are listed with their lines
+		}
+		fmt.Fprintf(w, "%s:\n", f.Name)
+		if len(f.Lines) == 0 {
+			fmt.Fprintf(w, "    (nothing logged from its test files)\n")
+		}
+		for _, l := range f.Lines {
+			fmt.Fprintf(w, "    %s\n", l)
+		}
+	}
+}
+
+func hasFailedSubtest(failed []FailedTest, name string) bool {
+	for _, f := range failed {
+		if strings.HasPrefix(f.Name, name+"/") {
+			return true
+		}
+	}
+	return false
+}
