@@ -68,7 +68,7 @@ test-netns: build
 
 # One guest boot runs every package's TestVM tests side by side.
 # One test: make test-vm PKG=./xfrm RUN=TestVMTransport
-test-vm: build deb
+test-vm: deps-peers build deb
 	$(VMRUN) test $(if $(RUN),-run '^$(RUN)') $(PKG)
 
 vm-shell:
