@@ -55,6 +55,7 @@ func TestVMOEDirections(t *testing.T) {
 		// datagrams through the Child SA both keep, and lets the
 		// initiator of the IKE SA both keep delete the other.
 		t.Errorf("simultaneous initiation lost datagrams: west->east %s; east->west %s", rw, re)
+		logCollision(t, cap2, flowW, flowE, w.West, w.East, west, east)
 	}
 	west.WaitPeer(t, oetest.EastAddr4, 30*time.Second, api.StateUp)
 	east.WaitPeer(t, oetest.WestAddr4, 30*time.Second, api.StateUp)
@@ -213,4 +214,22 @@ func sameSPIs(a, b []oetest.State) bool {
 		}
 	}
 	return true
+}
+
+// logCollision logs what a lost datagram of the simultaneous start needs
+// to be explained: when each was sent, the ESP frames on the wire, the
+// kernel's counters and both agents' logs so far.
+func logCollision(t *testing.T, c *oetest.Capture, flowW, flowE *oetest.Flow, hw, he *oetest.Host, aw, ae *oetest.Agent) {
+	t.Helper()
+	for _, f := range []*oetest.Flow{flowW, flowE} {
+		if len(f.Sent) > 0 {
+			t.Logf("flow to %s: seq 0 sent %s, seq %d sent %s", f.Dst, f.Sent[0].Format("15:04:05.000"), len(f.Sent)-1, f.Sent[len(f.Sent)-1].Format("15:04:05.000"))
+		}
+	}
+	ps := c.Filter(func(p *oetest.Packet) bool { return p.Kind == oetest.KindESP || p.Kind == oetest.KindIKE })
+	t.Logf("ESP and IKE frames so far (%d):\n%s", len(ps), oetest.Describe(ps, 120))
+	t.Logf("kernel now:\n%s\n%s", kernelDump(t, hw), kernelDump(t, he))
+	for _, a := range []*oetest.Agent{aw, ae} {
+		t.Logf("oe-agentd log of %s so far:\n%s", a.Host, a.Log())
+	}
 }

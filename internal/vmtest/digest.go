@@ -21,11 +21,15 @@ type FailedTest struct {
 	Lines []string
 }
 
-// digestLines is how many logged lines a digest keeps per failed test, and
-// digestWidth the most characters of each.
+// digestLines is how many logged lines a digest keeps per failed test, at
+// most digestErrors of them picked because they read like a failure
+// (t.Error lines look like t.Log lines, and later logs can push them out
+// of the last few); digestWidth is the most characters of each.
 const (
-	digestLines = 12
-	digestWidth = 300
+	digestLines  = 16
+	digestErrors = 8
+	digestWidth  = 300
+	keptLines    = 400
 )
 
 var (
@@ -35,11 +39,14 @@ var (
 	// testFileLine is a t.Log or t.Error line written from a _test.go
 	// file; helpers elsewhere (server log dumps) are left out.
 	testFileLine = regexp.MustCompile(`^\s+[\w.-]+_test\.go:\d+: `)
+	// failureWords mark a line that likely reports the failure.
+	failureWords = regexp.MustCompile(`(?i)\b(error|lost|want|wanted|fail|failed|fails|unexpected|missing|mismatch|differ|cannot|timed out|timeout|not)\b`)
 )
 
 // Digest returns the failed tests of one `go test -v` log, in the order
-// their results appear, each with the last digestLines lines its test
-// files logged before its result line.
+// their results appear, each with at most digestLines lines its test files
+// logged before its result line: the last that read like a failure, then
+// the last of all, in their order.
 func Digest(log []byte) []FailedTest {
 	recent := map[string][]string{}
 	var failed []FailedTest
@@ -53,7 +60,7 @@ func Digest(log []byte) []FailedTest {
 			continue
 		}
 		if m := failLine.FindStringSubmatch(line); m != nil {
-			failed = append(failed, FailedTest{Name: m[1], Lines: recent[m[1]]})
+			failed = append(failed, FailedTest{Name: m[1], Lines: pick(recent[m[1]])})
 			continue
 		}
 		if cur == "" || !testFileLine.MatchString(line) {
@@ -64,12 +71,37 @@ func Digest(log []byte) []FailedTest {
 			line = line[:digestWidth] + "…"
 		}
 		l := append(recent[cur], line)
-		if len(l) > digestLines {
-			l = l[len(l)-digestLines:]
+		if len(l) > keptLines {
+			l = l[len(l)-keptLines:]
 		}
 		recent[cur] = l
 	}
 	return failed
+}
+
+// pick chooses the digest's lines of one test's log lines.
+func pick(lines []string) []string {
+	chosen := make([]bool, len(lines))
+	n := 0
+	for i := len(lines) - 1; i >= 0 && n < digestErrors; i-- {
+		if failureWords.MatchString(lines[i]) {
+			chosen[i] = true
+			n++
+		}
+	}
+	for i := len(lines) - 1; i >= 0 && n < digestLines; i-- {
+		if !chosen[i] {
+			chosen[i] = true
+			n++
+		}
+	}
+	var out []string
+	for i, c := range chosen {
+		if c {
+			out = append(out, lines[i])
+		}
+	}
+	return out
 }
 
 // PrintDigest writes the failed tests and their last logged lines.

@@ -78,3 +78,20 @@ func TestDigestKeepsTheLastLinesCut(t *testing.T) {
 		t.Errorf("line not cut: %d bytes", len(first))
 	}
 }
+
+func TestDigestKeepsAnEarlyErrorBehindLaterLogs(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("=== RUN   TestVMDir\n    dir_test.go:50: simultaneous: east->west sent 100, delivered 96\n")
+	b.WriteString("    dir_test.go:57: simultaneous initiation lost datagrams: east->west 96/100\n")
+	for i := 0; i < 40; i++ {
+		b.WriteString("    dir_test.go:120: west: 2 ESP SAs for the IPv6 pair\n")
+	}
+	b.WriteString("--- FAIL: TestVMDir (60.00s)\n")
+	got := Digest([]byte(b.String()))
+	if len(got) != 1 || len(got[0].Lines) != digestLines {
+		t.Fatalf("Digest = %+v", got)
+	}
+	if !strings.Contains(got[0].Lines[0], "lost datagrams") {
+		t.Errorf("the error line is not kept first: %q", got[0].Lines)
+	}
+}
