@@ -212,6 +212,10 @@ func (a *Agent) handleIKE(ctx context.Context, ev ikeEvent) {
 			return
 		}
 		a.log.Info("Child SA installed", zap.Stringer("peer", remote), zap.String("conn", r.owner.conn), zap.Stringer("child", act.Child))
+		if drop := r.dropAfterInstall; drop != nil {
+			r.dropAfterInstall = nil
+			drop.deleteDuplicate()
+		}
 		info := childInfo{child: act.Child, established: a.now(), owner: r}
 		switch {
 		case cs != nil:
@@ -245,6 +249,7 @@ func (a *Agent) handleIKE(ctx context.Context, ev ikeEvent) {
 		}
 	case ike.ChildFailed:
 		a.log.Warn("Child SA refused", zap.Stringer("peer", remote), zap.Error(act.Err))
+		r.dropAfterInstall = nil // the duplicate's Child SA is the one left
 		if cs != nil {
 			cs.lastErr = act.Err.Error()
 		}
@@ -429,12 +434,35 @@ func (a *Agent) settleDuplicate(r *saRunner, cs *connState, pk oe.Pair, initialC
 			return
 		}
 		a.log.Info("two IKE SAs with one peer: keeping the one with the lower initiator SPI", zap.Stringer("peer", remote), zap.String("conn", r.owner.conn))
+		if !a.hasChild(cs, pk, keep) {
+			// Established reaches the loop before the SA's goroutine has
+			// installed the Child SA. The peer installs keep's held
+			// outbound SA as soon as our Delete of drop arrives, and its
+			// first packets would find no inbound SA here yet.
+			keep.dropAfterInstall = drop
+			return
+		}
 		drop.deleteDuplicate()
 	default:
 		// The current one is still negotiating: the established one wins;
 		// the other is settled when (if) it completes.
 		set(r)
 	}
+}
+
+// hasChild reports whether r has a Child SA in the kernel for the conn cs
+// or, without one, for the OE peer pk.
+func (a *Agent) hasChild(cs *connState, pk oe.Pair, r *saRunner) bool {
+	list := a.peerChildren[pk]
+	if cs != nil {
+		list = cs.children
+	}
+	for _, c := range list {
+		if c.owner == r {
+			return true
+		}
+	}
+	return false
 }
 
 // supplyKey hands the DNS key (nil: none published) to an IKE SA waiting

@@ -77,6 +77,9 @@ type saRunner struct {
 	established bool
 	classified  bool
 	spiI        uint64 // the IKE SA's initiator SPI, once established
+	// dropAfterInstall is the duplicate IKE SA to delete once this one's
+	// first Child SA is in the kernel (settleDuplicate).
+	dropAfterInstall *saRunner
 	// created is when the agent first saw the IKE SA (IKE_SA_INIT sent
 	// or received), establishedAt when IKE_AUTH completed.
 	created, establishedAt time.Time
